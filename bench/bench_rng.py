@@ -1,0 +1,25 @@
+"""Random draws: Philox4x32-10 normals and uniforms vs NumPy's Generator (PCG64), per thread."""
+
+from __future__ import annotations
+
+import numpy as np
+from harness import Bench, Row, median_time
+
+import tunelab
+
+
+def run(bench: Bench) -> None:
+    n = 1_000_000 if bench.quick else 10_000_000
+    g = np.random.default_rng(0)
+    for kind, ours, theirs in [
+        ("standard_normal", tunelab.standard_normal, g.standard_normal),
+        ("uniform", tunelab.uniform, g.random),
+    ]:
+        out = np.empty(n)
+        t_np = median_time(lambda: theirs(n, out=out))
+        for threads in sorted({1, tunelab._core.max_threads()}):
+            t = median_time(lambda: ours(n, rng=1, num_threads=threads))
+            bench.record(
+                Row("rng", f"{kind} ({threads} thr)", f"n={n:.0e}", t, {"numpy Generator (1 thr)": t_np},
+                    {"ns_per_draw": t / n * 1e9})
+            )

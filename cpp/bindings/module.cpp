@@ -1,0 +1,17 @@
+// PYBIND11_MODULE(_core): one bind_<area>(m) per area, each in bindings/<area>.cpp.
+#include "common.hpp"
+#include "tunelab/parallel.hpp"
+
+namespace tunelab::bind {
+void bind_rng(py::module_& m);
+void bind_stream(py::module_& m);
+}  // namespace tunelab::bind
+
+PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
+  namespace tb = tunelab::bind;
+  m.doc() = "tunelab's compiled kernels (private: use the functions of the tunelab package)";
+  m.def("openmp_enabled", &tunelab::openmp_enabled, "Whether the extension was built with OpenMP.");
+  m.def("max_threads", &tunelab::max_threads, "The number of threads num_threads=None uses.");
+  tb::bind_rng(m);
+  tb::bind_stream(m);
+}

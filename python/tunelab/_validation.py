@@ -1,0 +1,101 @@
+"""Argument checks whose messages name the argument and say what was wrong."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "as_array",
+    "check_int",
+    "check_real",
+    "check_choice",
+    "check_callable",
+]
+
+
+def as_array(
+    x: Any,
+    name: str,
+    *,
+    dtype: Any = np.float64,
+    ndim: int | Iterable[int] | None = None,
+    finite: bool = True,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Convert ``x`` to a C-contiguous array of ``dtype``, refusing what the kernels cannot take.
+
+    Raises ``TypeError`` for objects that are not numeric arrays and ``ValueError`` for the
+    wrong number of dimensions, empty arrays or non-finite values (when ``finite``).
+    """
+    if callable(x) and not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be an array; got a callable {type(x).__name__}")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(f"{d}-dimensional" for d in allowed)
+            raise ValueError(f"{name} must be {want}; got shape {arr.shape}")
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+    return arr
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, refusing bools, floats and values out of range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {v}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name} must be <= {maximum}; got {v}")
+    return v
+
+
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    strict_min: bool = False,
+    strict_max: bool = False,
+) -> float:
+    """Return ``value`` as a finite float within the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite; got {v}")
+    if minimum is not None and (v <= minimum if strict_min else v < minimum):
+        raise ValueError(f"{name} must be {'>' if strict_min else '>='} {minimum}; got {v}")
+    if maximum is not None and (v >= maximum if strict_max else v > maximum):
+        raise ValueError(f"{name} must be {'<' if strict_max else '<='} {maximum}; got {v}")
+    return v
+
+
+def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``."""
+    options = tuple(choices)
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+    return value
+
+
+def check_callable(name: str, value: Any) -> Any:
+    """Return ``value`` if it is callable."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable; got {type(value).__name__}")
+    return value

@@ -1,0 +1,11 @@
+"""Plain NumPy versions of every kernel: the tests' and the bench's baseline.
+
+One module per area, with the same names as the compiled kernels' public wrappers. They are
+written for clarity, not speed.
+"""
+
+from __future__ import annotations
+
+from .rng import philox4x32_10, standard_normal, uniform
+
+__all__ = ["philox4x32_10", "standard_normal", "uniform"]
