@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Regenerate python/tunelab/_core.pyi from the built extension (needs pybind11-stubgen).
+# tests/test_stubs.py checks the result against the module with mypy's stubtest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pybind11-stubgen tunelab._core -o "$tmp" >/dev/null
+# the compiled module has no __all__; stubtest would flag the generated one
+grep -v '^__all__' "$tmp/tunelab/_core.pyi" > python/tunelab/_core.pyi
+echo "wrote python/tunelab/_core.pyi"
