@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Build tunelab with AddressSanitizer + UndefinedBehaviorSanitizer in a throw-away virtual
+# environment and run the whole test suite against it. Usage: tools/sanitize.sh [pytest args]
+# Python itself is not instrumented, so libasan is preloaded and leak detection is off
+# (CPython keeps allocations alive at exit by design); any ASan or UBSan report fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${SANITIZE_VENV:-build/sanitize-venv}
+python3 -m venv --system-site-packages "$venv"
+. "$venv/bin/activate"
+python -m pip install -q --no-build-isolation ".[test]" -Cbuild-dir=build/sanitize \
+  -Ccmake.build-type=RelWithDebInfo -Ccmake.define.TUNELAB_SANITIZE=ON
+asan=$(c++ -print-file-name=libasan.so)
+ubsan=$(c++ -print-file-name=libubsan.so)
+export LD_PRELOAD="$asan:$ubsan"
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+cd "$venv"   # import the installed (instrumented) package, not the source tree
+python -m pytest "$OLDPWD/tests" -p no:cacheprovider -q "$@"
