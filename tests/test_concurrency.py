@@ -32,7 +32,7 @@ def test_python_thread_progresses_during_a_long_kernel():
     th.join()
     during = [t for t in ticks if t0 < t < t1]
     assert t1 - t0 > 0.1
-    assert len(during) >= 0.25 * (t1 - t0) / 0.001 * 0.1  # at least a tenth of the possible ticks
+    assert len(during) >= 10  # a held GIL would allow none
 
 
 def test_eight_threads_get_correct_results():
