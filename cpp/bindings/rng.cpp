@@ -22,28 +22,24 @@ py::array_t<std::uint32_t> philox_block(in_array<std::uint32_t> ctr, in_array<st
 // (key, stream, first + i) (see rng.hpp), so any split over threads or chunks gives the same
 // numbers.
 template <bool Normal>
-py::array_t<double> fill(std::int64_t n, std::uint64_t key, std::uint64_t stream, std::int64_t first,
-                         int num_threads) {
-  if (n < 0) throw std::invalid_argument("size must be non-negative; got " + std::to_string(n));
+void fill(inout_array<double> out, std::uint64_t key, std::uint64_t stream, std::int64_t first, int num_threads) {
+  require_writeable("out", out);
   if (first < 0) throw std::invalid_argument("first must be non-negative; got " + std::to_string(first));
-  auto out = empty<double>({static_cast<py::ssize_t>(n)});
+  const auto n = static_cast<std::int64_t>(out.size());
   double* p = out.mutable_data();
   const rng::Key k = rng::split_key(key);
-  {
-    py::gil_scoped_release release;
-    constexpr std::int64_t kGrain = 16384;  // elements per task: keeps per-task overhead small
-    const std::int64_t tasks = (n + kGrain - 1) / kGrain;
-    parallel_for(tasks, num_threads, [&](std::int64_t t) {
-      const std::int64_t lo = t * kGrain, m = std::min(n - lo, kGrain);
-      const auto e = static_cast<std::uint64_t>(first + lo);
-      if constexpr (Normal) {
-        rng::fill_normal_at(k, stream, e, p + lo, m);
-      } else {
-        rng::fill_uniform_at(k, stream, e, p + lo, m);
-      }
-    });
-  }
-  return out;
+  py::gil_scoped_release release;
+  constexpr std::int64_t kGrain = 16384;  // elements per task: keeps per-task overhead small
+  const std::int64_t tasks = (n + kGrain - 1) / kGrain;
+  parallel_for(tasks, num_threads, [&](std::int64_t t) {
+    const std::int64_t lo = t * kGrain, m = std::min(n - lo, kGrain);
+    const auto e = static_cast<std::uint64_t>(first + lo);
+    if constexpr (Normal) {
+      rng::fill_normal_at(k, stream, e, p + lo, m);
+    } else {
+      rng::fill_uniform_at(k, stream, e, p + lo, m);
+    }
+  });
 }
 
 // Stream::normal() called n times from element `first` (tests and bench of the per-draw path;
@@ -87,10 +83,10 @@ int rng_simd_level() {
 void bind_rng(py::module_& m) {
   m.def("philox4x32_10", &philox_block, py::arg("ctr"), py::arg("key"),
         "Philox4x32-10 block function (see tunelab.reference.philox4x32_10).");
-  m.def("standard_normal", &fill<true>, py::arg("n"), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
-        "Standard normals; see tunelab.standard_normal.");
-  m.def("uniform", &fill<false>, py::arg("n"), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
-        "Uniforms in [0, 1); see tunelab.uniform.");
+  m.def("standard_normal", &fill<true>, py::arg("out").noconvert(), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
+        "Fill out (C-contiguous float64) with standard normals; see tunelab.standard_normal.");
+  m.def("uniform", &fill<false>, py::arg("out").noconvert(), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
+        "Fill out (C-contiguous float64) with uniforms in [0, 1); see tunelab.uniform.");
   m.def("stream_normals", &stream_normals, py::arg("n"), py::arg("key"), py::arg("stream"), py::arg("first"),
         "n calls of rng::Stream::normal() from element first (tests, bench).");
   m.def("ziggurat_tables", &ziggurat_tables, "The compiled ziggurat tables (w, k, f, r, 1/r); see tunelab.reference._ziggurat.");
