@@ -42,6 +42,15 @@ void fill(inout_array<double> out, std::uint64_t key, std::uint64_t stream, std:
   });
 }
 
+// The allocating form (the original _core signature, kept for callers such as the chunk tests).
+template <bool Normal>
+py::array_t<double> draw(std::int64_t n, std::uint64_t key, std::uint64_t stream, std::int64_t first, int num_threads) {
+  if (n < 0) throw std::invalid_argument("size must be non-negative; got " + std::to_string(n));
+  inout_array<double> out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(n)});  // C-contiguous, no copy
+  fill<Normal>(out, key, stream, first, num_threads);
+  return out;
+}
+
 // Stream::normal() called n times from element `first` (tests and bench of the per-draw path;
 // equals standard_normal(n, first=first)).
 py::array_t<double> stream_normals(std::int64_t n, std::uint64_t key, std::uint64_t stream, std::int64_t first) {
@@ -83,9 +92,13 @@ int rng_simd_level() {
 void bind_rng(py::module_& m) {
   m.def("philox4x32_10", &philox_block, py::arg("ctr"), py::arg("key"),
         "Philox4x32-10 block function (see tunelab.reference.philox4x32_10).");
-  m.def("standard_normal", &fill<true>, py::arg("out").noconvert(), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
+  m.def("standard_normal", &draw<true>, py::arg("n"), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
+        "Standard normals; see tunelab.standard_normal.");
+  m.def("uniform", &draw<false>, py::arg("n"), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
+        "Uniforms in [0, 1); see tunelab.uniform.");
+  m.def("standard_normal_into", &fill<true>, py::arg("out").noconvert(), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
         "Fill out (C-contiguous float64) with standard normals; see tunelab.standard_normal.");
-  m.def("uniform", &fill<false>, py::arg("out").noconvert(), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
+  m.def("uniform_into", &fill<false>, py::arg("out").noconvert(), py::arg("key"), py::arg("stream"), py::arg("first"), py::arg("num_threads"),
         "Fill out (C-contiguous float64) with uniforms in [0, 1); see tunelab.uniform.");
   m.def("stream_normals", &stream_normals, py::arg("n"), py::arg("key"), py::arg("stream"), py::arg("first"),
         "n calls of rng::Stream::normal() from element first (tests, bench).");

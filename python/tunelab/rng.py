@@ -40,7 +40,7 @@ def _fill(
     key = kernel_key(rng)
     if out is None:
         out = np.empty(size)
-    fn = _core.standard_normal if kind == "normal" else _core.uniform
+    fn = _core.standard_normal_into if kind == "normal" else _core.uniform_into
     fn(out, key, stream, first, threads)
     return out
 
