@@ -17,24 +17,49 @@ from ._validation import check_int
 __all__ = ["standard_normal", "uniform"]
 
 
-def _fill(kind: str, size: int, rng: RNGLike, stream: int, first: int, num_threads: int | None) -> np.ndarray:
-    size = check_int("size", size, minimum=0)
+def _fill(
+    kind: str, size: int | None, rng: RNGLike, stream: int, first: int, num_threads: int | None, out: np.ndarray | None
+) -> np.ndarray:
+    if out is None:
+        if size is None:
+            raise TypeError("size must be an int when out is not given; got None")
+        size = check_int("size", size, minimum=0)
+    else:
+        if not isinstance(out, np.ndarray) or out.dtype != np.float64:
+            got = out.dtype if isinstance(out, np.ndarray) else type(out).__name__
+            raise TypeError(f"out must be a float64 numpy array; got {got}")
+        if not out.flags.c_contiguous:
+            raise ValueError("out must be C-contiguous (it is filled in place)")
+        if not out.flags.writeable:
+            raise ValueError("out must be writeable (it is filled in place)")
+        if size is not None and check_int("size", size, minimum=0) != out.size:
+            raise ValueError(f"size must equal out.size ({out.size}) when both are given; got {size}")
     stream = check_int("stream", stream, minimum=0, maximum=2**64 - 1)
     first = check_int("first", first, minimum=0, maximum=2**62)
     threads = resolve_num_threads(num_threads)
-    fn = _core.standard_normal if kind == "normal" else _core.uniform
-    return fn(size, kernel_key(rng), stream, first, threads)
+    key = kernel_key(rng)
+    if out is None:
+        out = np.empty(size)
+    fn = _core.standard_normal_into if kind == "normal" else _core.uniform_into
+    fn(out, key, stream, first, threads)
+    return out
 
 
 def standard_normal(
-    size: int, *, rng: RNGLike = None, stream: int = 0, first: int = 0, num_threads: int | None = None
+    size: int | None = None,
+    *,
+    rng: RNGLike = None,
+    stream: int = 0,
+    first: int = 0,
+    num_threads: int | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Draw ``size`` standard normal doubles (Philox4x32-10 + Box-Muller).
+    """Draw ``size`` standard normal doubles (Philox4x32-10 + the 256-layer ziggurat).
 
     Parameters
     ----------
-    size : int
-        Number of draws.
+    size : int, optional
+        Number of draws (may be omitted when ``out`` is given).
     rng : None, int, SeedSequence or Generator
         Seed (SPEC 7); one 64-bit key is drawn from it.
     stream : int
@@ -44,18 +69,34 @@ def standard_normal(
         equals ``standard_normal(k + n, rng=s)[k:]``.
     num_threads : int, optional
         OpenMP threads (default: OpenMP's default); the result does not depend on it.
+    out : ndarray, optional
+        C-contiguous, writeable float64 array filled in place (any shape, in memory order)
+        and returned, as with ``numpy.random.Generator.standard_normal(out=)``.
 
     Notes
     -----
     Philox4x32-10 is the counter-based generator of Salmon et al., "Parallel random numbers:
-    as easy as 1, 2, 3" (SC'11). Each 128-bit block gives two 53-bit uniforms ``u1, u2`` and
-    the Box-Muller pair ``sqrt(-2 log(1 - u1)) (cos 2 pi u2, sin 2 pi u2)``.
+    as easy as 1, 2, 3" (SC'11); element ``e`` of a stream uses 64 bits of block ``e // 2``.
+    Normals come from the ziggurat of Marsaglia & Tsang, "The ziggurat method for generating
+    random variables", J. Stat. Softw. 5(8) (2000), with 256 layers: 8 bits pick a layer, 1 bit
+    the sign and 52 bits the abscissa ``x = m w[i]``, accepted at once when ``m < k[i]``
+    (98.5 % of draws, one multiply); the wedges and the tail ``|x| > r = 3.6541528853610088``
+    (Marsaglia's exponential method) draw extra blocks from a separate counter space, so each
+    element stays a pure function of ``(key, stream, e)``. The tables are computed in 60-digit
+    decimal arithmetic (``tunelab.reference._ziggurat``); the layout is documented in
+    ``cpp/include/tunelab/rng.hpp``.
     """
-    return _fill("normal", size, rng, stream, first, num_threads)
+    return _fill("normal", size, rng, stream, first, num_threads, out)
 
 
 def uniform(
-    size: int, *, rng: RNGLike = None, stream: int = 0, first: int = 0, num_threads: int | None = None
+    size: int | None = None,
+    *,
+    rng: RNGLike = None,
+    stream: int = 0,
+    first: int = 0,
+    num_threads: int | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw ``size`` uniform doubles in [0, 1) (53 random bits each); see ``standard_normal``."""
-    return _fill("uniform", size, rng, stream, first, num_threads)
+    return _fill("uniform", size, rng, stream, first, num_threads, out)
