@@ -317,6 +317,7 @@ def hutchinson_trace(
     num_threads: int | None = None,
     executor: Any = None,
     progress: bool = False,
+    chunk_size: int | None = None,
 ) -> HutchinsonResult:
     """Hutchinson's stochastic trace estimator with its standard error.
 
@@ -342,6 +343,9 @@ def hutchinson_trace(
         picklable for process pools.
     progress : bool
         Show a progress bar (tqdm).
+    chunk_size : int, optional
+        Probes per chunk (rounded up to a multiple of 64); default adaptive. The result does not
+        depend on it.
 
     Returns
     -------
@@ -374,6 +378,7 @@ def hutchinson_trace(
         n_samples,
         lambda first, count, values: moments.add(values),
         grain=_GRAIN,
+        chunk_size=chunk_size,
         executor=executor,
         progress=progress,
         desc="hutchinson_trace",

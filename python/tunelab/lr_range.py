@@ -170,11 +170,11 @@ def lr_range_test(
     return _result(lrs, losses, loss0)
 
 
-def _scalar(value: Any) -> float:
+def _scalar(value: Any, name: str = "loss") -> float:
     try:
         return float(value)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"loss must return a real scalar; got {type(value).__name__} ({exc})") from None
+        raise TypeError(f"{name} must return a real scalar; got {type(value).__name__} ({exc})") from None
 
 
 def lr_range_test_quadratic(H: Any, x0: Any, lrs: Any, *, num_threads: int | None = None) -> LRRangeResult:
@@ -270,7 +270,7 @@ def lr_finder(
     sm: list[float] = []
     avg, best, diverged = 0.0, math.inf, False
     for i, lr in enumerate(schedule):
-        value = _scalar(step(float(lr)))
+        value = _scalar(step(float(lr)), "step")
         lrs.append(float(lr))
         raw.append(value)
         if not math.isfinite(value):
