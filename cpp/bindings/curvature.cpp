@@ -56,7 +56,7 @@ py::tuple top_eigen_stack(in_array<double> A, int method, int which, int reorth,
   bool* pconv = converged.mutable_data();
   {
     py::gil_scoped_release release;
-    for (std::int64_t r = 0; r < m; ++r) cv::require_symmetric("A", pa + r * n * n, n, sym_tol, r);
+    cv::require_symmetric_stack("A", pa, m, n, sym_tol, num_threads);
     cv::top_eigen_stack(pa, m, n, o, key, num_threads, pval, pvec, pit, pconv, pres);
   }
   return py::make_tuple(value, vec, n_iter, converged, residual);

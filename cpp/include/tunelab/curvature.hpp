@@ -23,14 +23,26 @@ namespace tunelab::curvature {
 
 // ---------------------------------------------------------------------------------------
 // Level-1 helpers (serial, fixed order).
+// Four partial sums combined as ((s0 + s1) + (s2 + s3)) + tail: a fixed order (so the same bits
+// on any thread), and four independent dependency chains instead of one.
 inline double dot(const double* a, const double* b, std::int64_t n) noexcept {
-  double s = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  double s = (s0 + s1) + (s2 + s3);
+  for (; i < n; ++i) s += a[i] * b[i];
   return s;
 }
 
+// ||a||_2: the plain sum of squares, rescaled only when it overflows or underflows.
 inline double norm2(const double* a, std::int64_t n) noexcept {
-  // Scaled so that vectors with huge or tiny entries neither overflow nor underflow.
+  const double ss = dot(a, a, n);
+  if (ss > 1e-280 && ss < 1e280) return std::sqrt(ss);
   double scale = 0.0;
   for (std::int64_t i = 0; i < n; ++i) scale = std::max(scale, std::fabs(a[i]));
   if (scale == 0.0 || !std::isfinite(scale)) return scale;
@@ -42,39 +54,44 @@ inline double norm2(const double* a, std::int64_t n) noexcept {
   return scale * std::sqrt(s);
 }
 
-// ---------------------------------------------------------------------------------------
-// Symmetric matrix-vector product y[lo:hi] = A[:, lo:hi]' x = A[lo:hi, :] x (A symmetric,
-// row-major), computed as the sum over rows j of x[j] * A[j, lo:hi] in increasing j. Every
-// element of y is thus the same sum in the same order whatever the column blocking, and the
-// inner loop is an axpy that vectorises without reassociation. Rows are taken four at a time
-// (same order of additions) to cut the loads and stores of y.
-inline void symv_block(const double* A, std::int64_t n, const double* x, double* y, std::int64_t lo,
-                       std::int64_t hi) noexcept {
-  for (std::int64_t i = lo; i < hi; ++i) y[i] = 0.0;
-  std::int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const double a0 = x[j], a1 = x[j + 1], a2 = x[j + 2], a3 = x[j + 3];
-    const double* r0 = A + j * n;
-    const double* r1 = r0 + n;
-    const double* r2 = r1 + n;
-    const double* r3 = r2 + n;
-    for (std::int64_t i = lo; i < hi; ++i) y[i] = y[i] + a0 * r0[i] + a1 * r1[i] + a2 * r2[i] + a3 * r3[i];
+// ||a - c b||_2 (the residual of an eigenpair), fixed order like dot.
+inline double residual_norm(const double* a, double c, const double* b, std::int64_t n) noexcept {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const double t0 = a[i] - c * b[i], t1 = a[i + 1] - c * b[i + 1];
+    const double t2 = a[i + 2] - c * b[i + 2], t3 = a[i + 3] - c * b[i + 3];
+    s0 += t0 * t0;
+    s1 += t1 * t1;
+    s2 += t2 * t2;
+    s3 += t3 * t3;
   }
-  for (; j < n; ++j) {
-    const double a = x[j];
-    const double* r = A + j * n;
-    for (std::int64_t i = lo; i < hi; ++i) y[i] = y[i] + a * r[i];
+  double s = (s0 + s1) + (s2 + s3);
+  for (; i < n; ++i) {
+    const double t = a[i] - c * b[i];
+    s += t * t;
   }
+  return std::sqrt(s);
 }
 
-// y = A x, OpenMP over blocks of rows of A (= columns, by symmetry); serial when small.
+// ---------------------------------------------------------------------------------------
+// Matrix-vector product rows [lo, hi) of y = A x (row-major A): each y[i] is dot(A[i, :], x)
+// with dot's fixed order, so every element is the same sum whatever the row blocking or thread
+// count, and a matrix of a stack gives the bits it gives alone. Rows are contiguous, so the
+// matrix streams from memory once, front to back.
+inline void symv_block(const double* A, std::int64_t n, const double* x, double* y, std::int64_t lo,
+                       std::int64_t hi) noexcept {
+  for (std::int64_t i = lo; i < hi; ++i) y[i] = dot(A + i * n, x, n);
+}
+
+// y = A x, OpenMP over blocks of rows of A; serial when small.
 inline void symv(const double* A, std::int64_t n, const double* x, double* y, int threads) noexcept {
   const int t = resolve_threads(threads);
   if (t <= 1 || n < 256) {
     symv_block(A, n, x, y, 0, n);
     return;
   }
-  constexpr std::int64_t kBlock = 512;
+  constexpr std::int64_t kBlock = 64;  // rows per task (static schedule: contiguous per thread)
   const std::int64_t tasks = (n + kBlock - 1) / kBlock;
   parallel_for(tasks, t, [=](std::int64_t b) {
     const std::int64_t lo = b * kBlock, hi = std::min(n, lo + kBlock);
@@ -91,6 +108,8 @@ struct MatrixCheck {
 
 inline MatrixCheck check_symmetric(const double* A, std::int64_t n) noexcept {
   MatrixCheck c;
+  double big = 0.0, asym = 0.0;
+  bool finite = true;
   constexpr std::int64_t kTile = 64;
   for (std::int64_t i0 = 0; i0 < n; i0 += kTile) {
     const std::int64_t i1 = std::min(n, i0 + kTile);
@@ -98,14 +117,18 @@ inline MatrixCheck check_symmetric(const double* A, std::int64_t n) noexcept {
       const std::int64_t j1 = std::min(n, j0 + kTile);
       for (std::int64_t i = i0; i < i1; ++i) {
         for (std::int64_t j = std::max(j0, i); j < j1; ++j) {
-          const double a = A[i * n + j], b = A[j * n + i];
-          if (!std::isfinite(a) || !std::isfinite(b)) c.finite = false;
-          c.max_abs = std::max(c.max_abs, std::max(std::fabs(a), std::fabs(b)));
-          c.max_asym = std::max(c.max_asym, std::fabs(a - b));
+          const double a = std::fabs(A[i * n + j]), b = std::fabs(A[j * n + i]);
+          const double d = std::fabs(A[i * n + j] - A[j * n + i]);
+          big = std::max(big, std::max(a, b));
+          asym = std::max(asym, d);
+          finite = finite && (a + b) <= std::numeric_limits<double>::max();
         }
       }
     }
   }
+  c.max_abs = big;
+  c.max_asym = asym;
+  c.finite = finite;
   return c;
 }
 
@@ -119,6 +142,18 @@ inline void require_symmetric(const char* name, const double* A, std::int64_t n,
   if (c.max_asym > sym_tol * c.max_abs) {
     throw std::invalid_argument(which + " must be symmetric: max|A - A.T| = " + std::to_string(c.max_asym) +
                                 " exceeds " + std::to_string(sym_tol) + " * max|A|; symmetrise it with (A + A.T) / 2");
+  }
+}
+
+// The same check for a stack of m matrices, OpenMP over the stack; names the first offender.
+inline void require_symmetric_stack(const char* name, const double* A, std::int64_t m, std::int64_t n, double sym_tol,
+                                    int threads) {
+  std::vector<MatrixCheck> c(static_cast<std::size_t>(m));
+  MatrixCheck* pc = c.data();
+  parallel_for(m, threads, [=](std::int64_t r) { pc[r] = check_symmetric(A + r * n * n, n); });
+  for (std::int64_t r = 0; r < m; ++r) {
+    const MatrixCheck& x = c[static_cast<std::size_t>(r)];
+    if (!x.finite || x.max_asym > sym_tol * x.max_abs) require_symmetric(name, A + r * n * n, n, sym_tol, r);
   }
 }
 
@@ -213,9 +248,14 @@ inline void validate(const EigenOptions& o) {
   if (o.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1; got " + std::to_string(o.max_iter));
 }
 
-// The start vector: n standard normals of stream 0 of `key` (slot 0 onward), so it depends on
-// (key, n) only and every matrix of a stack starts where it would start on its own.
-inline rng::Stream start_stream(std::uint64_t key) noexcept { return rng::Stream(rng::split_key(key), 0); }
+// The start vectors: 2n standard normals of stream 0 of `key` (the first n start a solve, the
+// next n the shifted second run of power iteration), so they depend on (key, n) only and every
+// matrix of a stack starts where it would start on its own. Drawn once per call.
+inline std::vector<double> start_vectors(std::uint64_t key, std::int64_t n) {
+  std::vector<double> s(static_cast<std::size_t>(2 * n));
+  rng::Stream(rng::split_key(key), 0).fill_normal(s.data(), 2 * n);
+  return s;
+}
 
 // ---------------------------------------------------------------------------------------
 // Power iteration (von Mises): v <- A v / ||A v||, estimate = Rayleigh quotient v'Av, stopping
@@ -239,13 +279,8 @@ EigenOut power_phase(MatVec&& mv, std::int64_t n, double* v, double* w, double s
     const double theta = dot(v, w, n);
     const double wn = norm2(w, n);
     nu = std::max(nu, wn);
-    double r2 = 0.0;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const double t = w[i] - theta * v[i];
-      r2 += t * t;
-    }
     out.value = theta + shift;
-    out.residual = std::sqrt(r2);
+    out.residual = residual_norm(w, theta, v, n);
     out.n_iter = it;
     const double scale = std::max(std::max(wn, std::fabs(out.value)), scale_floor);
     if (!std::isfinite(wn)) break;  // unreachable for finite A; never loop on NaN
@@ -266,16 +301,15 @@ EigenOut power_phase(MatVec&& mv, std::int64_t n, double* v, double* w, double s
 // eigenvalues lambda - sigma are >= 0 (up to the accuracy of nu), so its dominant eigenvalue
 // is lambda_max - sigma. n_iter counts the matvecs of both runs.
 template <class MatVec>
-EigenOut power_iteration(MatVec&& mv, std::int64_t n, std::uint64_t key, const EigenOptions& o, double* vec) {
+EigenOut power_iteration(MatVec&& mv, std::int64_t n, const double* start, const EigenOptions& o, double* vec) {
   std::vector<double> w(static_cast<std::size_t>(n));
-  rng::Stream s = start_stream(key);
-  s.fill_normal(vec, n);
+  std::copy(start, start + n, vec);
   double nu = 0.0;
   EigenOut first = power_phase(mv, n, vec, w.data(), 0.0, 0.0, o, nu);
   if (o.which == Which::magnitude || (first.converged && first.value >= 0.0)) return first;
   const double sigma = -std::max(nu, std::fabs(first.value));
   if (sigma == 0.0) return first;  // A v = 0 for the start vector: nothing better to do
-  s.fill_normal(vec, n);
+  std::copy(start + n, start + 2 * n, vec);
   double nu2 = 0.0;
   EigenOut second = power_phase(mv, n, vec, w.data(), sigma, -sigma, o, nu2);
   second.n_iter += first.n_iter;
@@ -293,7 +327,7 @@ EigenOut power_iteration(MatVec&& mv, std::int64_t n, std::uint64_t key, const E
 // vectors that have converged to sqrt(eps) * ||T||, which is where orthogonality is lost).
 // The reported residual is recomputed as ||A y - theta y|| with one extra matvec (counted).
 template <class MatVec>
-EigenOut lanczos(MatVec&& mv, std::int64_t n, std::uint64_t key, const EigenOptions& o, double* vec) {
+EigenOut lanczos(MatVec&& mv, std::int64_t n, const double* start, const EigenOptions& o, double* vec) {
   EigenOut out;
   const std::int64_t kmax = std::min(o.max_iter, n);
   const auto N = static_cast<std::size_t>(n);
@@ -306,8 +340,7 @@ EigenOut lanczos(MatVec&& mv, std::int64_t n, std::uint64_t key, const EigenOpti
   constexpr double eps = std::numeric_limits<double>::epsilon();
   const double sqrt_eps = std::sqrt(eps);
 
-  rng::Stream s = start_stream(key);
-  s.fill_normal(v.data(), n);
+  std::copy(start, start + n, v.begin());
   const double v0 = norm2(v.data(), n);
   for (auto& x : v) x /= v0;
   Q.insert(Q.end(), v.begin(), v.end());
@@ -443,18 +476,15 @@ EigenOut lanczos(MatVec&& mv, std::int64_t n, std::uint64_t key, const EigenOpti
   for (std::int64_t i = 0; i < n; ++i) vec[i] /= yn;
   mv(vec, w.data());
   ++out.n_iter;
-  double r2 = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double t = w[static_cast<std::size_t>(i)] - out.value * vec[i];
-    r2 += t * t;
-  }
-  out.residual = std::sqrt(r2);
+  out.residual = residual_norm(w.data(), out.value, vec, n);
   return out;
 }
 
 template <class MatVec>
 EigenOut top_eigen(MatVec&& mv, std::int64_t n, std::uint64_t key, const EigenOptions& o, double* vec) {
-  return o.method == Method::lanczos ? lanczos(mv, n, key, o, vec) : power_iteration(mv, n, key, o, vec);
+  const std::vector<double> start = start_vectors(key, n);
+  return o.method == Method::lanczos ? lanczos(mv, n, start.data(), o, vec)
+                                     : power_iteration(mv, n, start.data(), o, vec);
 }
 
 // Dense (n, n) matrix; the matvec is OpenMP-parallel over row blocks.
@@ -472,10 +502,13 @@ inline void top_eigen_stack(const double* A, std::int64_t m, std::int64_t n, con
                             double* residual) {
   validate(o);
   if (n < 1 || m < 1) throw std::invalid_argument("A must not be empty");
+  const std::vector<double> start_v = start_vectors(key, n);
+  const double* start = start_v.data();
   parallel_for(m, threads, [=, &o](std::int64_t r) {
     const double* Ar = A + r * n * n;
-    const EigenOut e = top_eigen([=](const double* x, double* y) { symv_block(Ar, n, x, y, 0, n); }, n, key, o,
-                                 vec + r * n);
+    auto mv = [=](const double* x, double* y) { symv_block(Ar, n, x, y, 0, n); };
+    const EigenOut e = o.method == Method::lanczos ? lanczos(mv, n, start, o, vec + r * n)
+                                                   : power_iteration(mv, n, start, o, vec + r * n);
     value[r] = e.value;
     n_iter[r] = e.n_iter;
     converged[r] = e.converged;
