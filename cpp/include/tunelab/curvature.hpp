@@ -99,6 +99,15 @@ inline void symv(const double* A, std::int64_t n, const double* x, double* y, in
   });
 }
 
+// Y[g] = A X[g] for g < G vectors at once (X, Y: G rows of n): row i of A is read once from
+// memory and reused from cache for all G vectors; every element is the same dot as symv_block's.
+inline void symv_multi(const double* A, std::int64_t n, const double* X, double* Y, std::int64_t G) noexcept {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double* row = A + i * n;
+    for (std::int64_t g = 0; g < G; ++g) Y[g * n + i] = dot(row, X + g * n, n);
+  }
+}
+
 // Largest |A_ij - A_ji| and whether every entry is finite (validation, before any solve).
 struct MatrixCheck {
   double max_asym = 0.0;
@@ -526,23 +535,38 @@ inline void gd_quadratic(const double* H, std::int64_t n, const double* x0, cons
   if (n < 1) throw std::invalid_argument("H must not be empty");
   if (steps < 0) throw std::invalid_argument("steps must be >= 0; got " + std::to_string(steps));
   const std::int64_t T = steps + 1;
-  parallel_for(L, threads, [=](std::int64_t l) {
-    std::vector<double> x(x0, x0 + n), g(static_cast<std::size_t>(n));
-    const double lr = lrs[l];
-    double* out = losses + l * T;
-    double last_finite = 0.0;
+  constexpr std::int64_t kGroup = 8;  // rates sharing each pass over H (results do not depend on it)
+  const std::int64_t groups = (L + kGroup - 1) / kGroup;
+  parallel_for(groups, threads, [=](std::int64_t grp) {
+    const std::int64_t l0 = grp * kGroup, G = std::min(kGroup, L - l0);
+    const auto N = static_cast<std::size_t>(n);
+    std::vector<double> X(static_cast<std::size_t>(G) * N), Gr(static_cast<std::size_t>(G) * N);
+    for (std::int64_t g = 0; g < G; ++g) std::copy(x0, x0 + n, X.begin() + static_cast<std::ptrdiff_t>(g * n));
+    std::vector<char> dead(static_cast<std::size_t>(G), 0);
+    std::vector<double> last(static_cast<std::size_t>(G), 0.0);
     for (std::int64_t t = 0; t < T; ++t) {
-      symv_block(H, n, x.data(), g.data(), 0, n);
-      const double f = 0.5 * dot(x.data(), g.data(), n);
-      if (!std::isfinite(f)) {
-        const double fill = last_finite < 0.0 ? -std::numeric_limits<double>::infinity()
-                                              : std::numeric_limits<double>::infinity();
-        for (std::int64_t u = t; u < T; ++u) out[u] = fill;
-        return;
+      symv_multi(H, n, X.data(), Gr.data(), G);
+      for (std::int64_t g = 0; g < G; ++g) {
+        const auto gi = static_cast<std::size_t>(g);
+        double* out = losses + (l0 + g) * T;
+        if (dead[gi]) {
+          out[t] = last[gi] < 0.0 ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+          continue;
+        }
+        double* x = X.data() + g * n;
+        const double* gr = Gr.data() + g * n;
+        const double f = 0.5 * dot(x, gr, n);
+        if (!std::isfinite(f)) {
+          dead[gi] = 1;
+          out[t] = last[gi] < 0.0 ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+          std::fill(x, x + n, 0.0);  // keep later matvecs finite and cheap
+          continue;
+        }
+        out[t] = f;
+        last[gi] = f;
+        const double lr = lrs[l0 + g];
+        for (std::int64_t i = 0; i < n; ++i) x[i] -= lr * gr[i];
       }
-      out[t] = f;
-      last_finite = f;
-      for (std::int64_t i = 0; i < n; ++i) x[static_cast<std::size_t>(i)] -= lr * g[static_cast<std::size_t>(i)];
     }
   });
 }
@@ -560,11 +584,14 @@ inline void hutchinson_dense(const double* A, std::int64_t n, std::uint64_t key,
                              std::int64_t count, int threads, double* out) {
   if (n < 1) throw std::invalid_argument("A must not be empty");
   if (first < 0 || count < 0) throw std::invalid_argument("first and count must be non-negative");
-  parallel_for(count, threads, [=](std::int64_t r) {
-    std::vector<double> z(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(n));
-    rademacher(key, first + r, n, z.data());
-    symv_block(A, n, z.data(), y.data(), 0, n);
-    out[r] = dot(z.data(), y.data(), n);
+  constexpr std::int64_t kGroup = 8;  // probes sharing each pass over A (results do not depend on it)
+  const std::int64_t groups = (count + kGroup - 1) / kGroup;
+  parallel_for(groups, threads, [=](std::int64_t grp) {
+    const std::int64_t r0 = grp * kGroup, G = std::min(kGroup, count - r0);
+    std::vector<double> Z(static_cast<std::size_t>(G * n)), Y(static_cast<std::size_t>(G * n));
+    for (std::int64_t g = 0; g < G; ++g) rademacher(key, first + r0 + g, n, Z.data() + g * n);
+    symv_multi(A, n, Z.data(), Y.data(), G);
+    for (std::int64_t g = 0; g < G; ++g) out[r0 + g] = dot(Z.data() + g * n, Y.data() + g * n, n);
   });
 }
 
