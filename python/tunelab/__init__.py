@@ -19,6 +19,15 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
 
 from . import reference
 from .rng import standard_normal, uniform
+from .curvature import (
+    EigenResult,
+    HutchinsonResult,
+    gd_quadratic,
+    hutchinson_trace,
+    stability_bound,
+    top_eigenvalue,
+)
+from .lr_range import LRFinderResult, LRRangeResult, lr_finder, lr_range_test, lr_range_test_quadratic
 
 __version__ = "0.1.0"
 
@@ -34,6 +43,17 @@ __all__ = [
     "reference",
     "standard_normal",
     "uniform",
+    "EigenResult",
+    "HutchinsonResult",
+    "top_eigenvalue",
+    "stability_bound",
+    "gd_quadratic",
+    "hutchinson_trace",
+    "LRRangeResult",
+    "LRFinderResult",
+    "lr_range_test",
+    "lr_range_test_quadratic",
+    "lr_finder",
 ]
 
 

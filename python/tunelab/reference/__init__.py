@@ -7,5 +7,19 @@ written for clarity, not speed.
 from __future__ import annotations
 
 from .rng import philox4x32_10, standard_normal, uniform
+from .curvature import gd_quadratic, hutchinson_trace, rademacher, stability_bound, top_eigenvalue
+from .lr_range import lr_finder, lr_range_test, lr_range_test_quadratic
 
-__all__ = ["philox4x32_10", "standard_normal", "uniform"]
+__all__ = [
+    "philox4x32_10",
+    "standard_normal",
+    "uniform",
+    "top_eigenvalue",
+    "stability_bound",
+    "gd_quadratic",
+    "hutchinson_trace",
+    "rademacher",
+    "lr_range_test",
+    "lr_range_test_quadratic",
+    "lr_finder",
+]
