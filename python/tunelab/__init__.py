@@ -20,6 +20,19 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
 from . import reference
 from .rng import standard_normal, uniform
 
+# scaling, rank and transfer (issue 6)
+from .rank import ConstantInputWarning, spearman_matrix
+from .scaling import (
+    BatchScalingStudy,
+    NoiseScale,
+    PowerLawFit,
+    SGDQuadraticObjective,
+    batch_scaling_study,
+    fit_power_law,
+    gradient_noise_scale,
+)
+from .transfer import TransferStudy, arcsine_spearman, transfer_study
+
 __version__ = "0.1.0"
 
 
@@ -34,6 +47,19 @@ __all__ = [
     "reference",
     "standard_normal",
     "uniform",
+    # scaling, rank and transfer (issue 6)
+    "BatchScalingStudy",
+    "ConstantInputWarning",
+    "NoiseScale",
+    "PowerLawFit",
+    "SGDQuadraticObjective",
+    "TransferStudy",
+    "arcsine_spearman",
+    "batch_scaling_study",
+    "fit_power_law",
+    "gradient_noise_scale",
+    "spearman_matrix",
+    "transfer_study",
 ]
 
 
