@@ -117,9 +117,12 @@ class TransferStudy(Result):
 
 
 def _per_task(value: Any, name: str, T: int, *, positive: bool = False) -> np.ndarray:
-    arr = as_array(value, name, ndim=(0, 1))
-    if arr.ndim == 0:
-        arr = np.full(T, float(arr))
+    if np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+        arr = np.full(T, check_real(name, value))
+    else:
+        arr = as_array(value, name, ndim=(0, 1)).reshape(-1)
+        if arr.size == 1 and np.ndim(value) == 0:
+            arr = np.full(T, arr[0])
     if arr.shape != (T,):
         raise ValueError(f"{name} must be a scalar or have one value per task, shape ({T},); got shape {arr.shape}")
     if positive and (arr < 0).any():

@@ -11,12 +11,12 @@
 // point on exact ties).
 //
 // Random numbers (Philox4x32-10, key from the user's rng): stream = global seed index s; in it,
-//   block 0                      -> z_s (first normal of the Box-Muller pair),
-//   block base_t, base_t = 1 + t (1 + ceil(G/2))  -> eps_{t,s} (first normal),
-//   block base_t + 1 + g / 2     -> xi_{t,s,g} (normal g % 2 of the pair).
-// So task t's draws depend only on (key, s, t, G): adding tasks or seeds changes nothing else,
-// and results are bit-identical for any thread count or chunking.
-//
+//   block 0                         -> z_s (first normal of the Box-Muller pair),
+//   block 1 + t                     -> eps_{t,s} (first normal),
+//   block (t + 1) * 2^32 + g / 2    -> xi_{t,s,g} (normal g % 2 of the pair).
+// So task t's draws depend only on (key, s, t, g): the latent optima do not depend on the grid,
+// adding tasks, seeds or grid points changes nothing else, and results are bit-identical for any
+// thread count or chunking.
 // Exact pruning: Box-Muller normals from 53-bit uniforms are bounded, |xi| <= sqrt(-2 ln 2^-53)
 // = 8.5717. A grid point whose noise-free loss exceeds the smallest one by more than
 // 2 * 8.6 * eval_noise can never be the measured minimum, so its noise is not drawn. The answer
@@ -44,8 +44,9 @@ struct Options {
   double eval_noise = 0.0;    // standard deviation of the evaluation noise
 };
 
-inline std::uint64_t task_base(std::int64_t t, std::int64_t n_grid) noexcept {
-  return 1u + static_cast<std::uint64_t>(t) * (1u + static_cast<std::uint64_t>((n_grid + 1) / 2));
+inline std::uint64_t eps_slot(std::int64_t t) noexcept { return 1u + static_cast<std::uint64_t>(t); }
+inline std::uint64_t noise_slot(std::int64_t t, std::int64_t g) noexcept {
+  return (static_cast<std::uint64_t>(t) + 1u) << 32 | static_cast<std::uint64_t>(g / 2);
 }
 
 // Seeds first .. first + count - 1. coupling, mu, sigma: (T,); log_grid: (G,) natural logs of the
@@ -55,6 +56,8 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
                         const Options& opt, std::uint64_t key, std::int64_t first, std::int64_t count,
                         std::int64_t* tuned, double* latent, int num_threads) {
   if (opt.n_tasks < 1) throw std::invalid_argument("coupling must have at least 1 task; got " + std::to_string(opt.n_tasks));
+  if (opt.n_tasks >= (std::int64_t{1} << 31)) throw std::invalid_argument("coupling has too many tasks");
+  if (opt.n_grid >= (std::int64_t{1} << 32)) throw std::invalid_argument("lr_grid has too many points");
   if (opt.n_grid < 1) throw std::invalid_argument("lr_grid must have at least 1 point; got " + std::to_string(opt.n_grid));
   if (!(opt.eval_noise >= 0.0) || !std::isfinite(opt.eval_noise))
     throw std::invalid_argument("eval_noise must be finite and >= 0");
@@ -74,8 +77,7 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
     const auto s = static_cast<std::uint64_t>(first + j);
     const double z = rng::normal_pair(rng::philox4x32(rng::counter(s, 0), k))[0];
     for (std::int64_t t = 0; t < T; ++t) {
-      const std::uint64_t base = task_base(t, G);
-      const double eps = rng::normal_pair(rng::philox4x32(rng::counter(s, base), k))[0];
+      const double eps = rng::normal_pair(rng::philox4x32(rng::counter(s, eps_slot(t)), k))[0];
       const double c = coupling[t];
       const double u_star = mu[t] + sigma[t] * (c * z + std::sqrt(1.0 - c * c) * eps);
       // Noise-free losses: find the smallest, then the threshold beyond which no point can win.
@@ -96,7 +98,7 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
         if (q > cut) continue;
         double loss = q;
         if (noise > 0.0) {
-          const std::uint64_t blk = base + 1u + static_cast<std::uint64_t>(g / 2);
+          const std::uint64_t blk = noise_slot(t, g);
           if (blk != cached_block) {
             pair = rng::normal_pair(rng::philox4x32(rng::counter(s, blk), k));
             cached_block = blk;

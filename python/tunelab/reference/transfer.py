@@ -50,18 +50,16 @@ def transfer_grid_search(
     log_grid = np.asarray(log_grid, dtype=np.float64)
     T, G = coupling.size, log_grid.size
     seeds = np.arange(first, first + count, dtype=np.uint64)
-    per_task = 1 + (G + 1) // 2
     z = _normal_pairs(key, seeds, np.uint64(0))[:, 0]
     tuned = np.empty((T, count), dtype=np.int64)
     latent = np.empty((T, count))
     for t in range(T):
-        base = 1 + t * per_task
-        eps = _normal_pairs(key, seeds, np.uint64(base))[:, 0]
+        eps = _normal_pairs(key, seeds, np.uint64(1 + t))[:, 0]
         c = coupling[t]
         u_star = mu[t] + sigma[t] * (c * z + np.sqrt(1.0 - c * c) * eps)
         q = 0.5 * (log_grid[None, :] - u_star[:, None]) ** 2
         if eval_noise > 0:
-            slots = base + 1 + np.arange((G + 1) // 2, dtype=np.uint64)
+            slots = (np.uint64(t + 1) << np.uint64(32)) + np.arange((G + 1) // 2, dtype=np.uint64)
             xi = _normal_pairs(key, seeds[:, None], slots[None, :]).reshape(count, -1)[:, :G]
             q = q + eval_noise * xi
         tuned[t] = np.argmin(q, axis=1)
