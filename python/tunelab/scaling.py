@@ -181,7 +181,11 @@ def fit_power_law(
     ssr = float(resid @ resid)
     se = float(np.sqrt(ssr / (n - 2) / sxx))
     sst = float(((ly - ly.mean()) ** 2).sum())
-    r2 = 1.0 - ssr / sst if sst > 0 else 1.0
+    tiny = 1e-20 * n * max(1.0, float(np.max(ly * ly)))  # sums of squares at rounding level
+    if sst > tiny:
+        r2 = 1.0 - ssr / sst
+    else:  # y constant up to rounding: a perfect (flat) fit unless the residuals say otherwise
+        r2 = 1.0 if ssr <= tiny else 0.0
     alpha = 1.0 - conf_level
     q = float(stats.t.ppf(1 - alpha / 2, n - 2))
     ci_t = (d - q * se, d + q * se)
@@ -200,8 +204,8 @@ def fit_power_law(
     sestar = np.sqrt((rstar * rstar).sum(axis=1) / (n - 2) / sxx)
     ci_pct = (float(np.quantile(dstar, alpha / 2)), float(np.quantile(dstar, 1 - alpha / 2)))
     usable = sestar > 1e-9 * se
-    if se == 0.0 or not usable.any():
-        ci_bt = (d, d)  # a perfect fit: no scatter to resample
+    if ssr <= tiny or not usable.any():
+        ci_bt = (d, d)  # a perfect fit (residuals at rounding level): no scatter to resample
     else:
         tstar = (dstar[usable] - d) / sestar[usable]
         ci_bt = (d - float(np.quantile(tstar, 1 - alpha / 2)) * se, d - float(np.quantile(tstar, alpha / 2)) * se)
