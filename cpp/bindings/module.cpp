@@ -7,6 +7,9 @@ void bind_rng(py::module_& m);
 void bind_stream(py::module_& m);
 void bind_curvature(py::module_& m);
 void bind_lr_range(py::module_& m);
+void bind_rank(py::module_& m);
+void bind_transfer(py::module_& m);
+void bind_scaling(py::module_& m);
 }  // namespace tunelab::bind
 
 PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
@@ -18,4 +21,7 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
   tb::bind_stream(m);
   tb::bind_curvature(m);
   tb::bind_lr_range(m);
+  tb::bind_rank(m);
+  tb::bind_transfer(m);
+  tb::bind_scaling(m);
 }

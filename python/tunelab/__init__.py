@@ -29,6 +29,19 @@ from .curvature import (
 )
 from .lr_range import LRFinderResult, LRRangeResult, lr_finder, lr_range_test, lr_range_test_quadratic
 
+# scaling, rank and transfer (issue 6)
+from .rank import ConstantInputWarning, spearman_matrix
+from .scaling import (
+    BatchScalingStudy,
+    NoiseScale,
+    PowerLawFit,
+    SGDQuadraticObjective,
+    batch_scaling_study,
+    fit_power_law,
+    gradient_noise_scale,
+)
+from .transfer import TransferStudy, arcsine_spearman, transfer_study
+
 __version__ = "0.1.0"
 
 
@@ -54,6 +67,19 @@ __all__ = [
     "lr_range_test",
     "lr_range_test_quadratic",
     "lr_finder",
+    # scaling, rank and transfer (issue 6)
+    "BatchScalingStudy",
+    "ConstantInputWarning",
+    "NoiseScale",
+    "PowerLawFit",
+    "SGDQuadraticObjective",
+    "TransferStudy",
+    "arcsine_spearman",
+    "batch_scaling_study",
+    "fit_power_law",
+    "gradient_noise_scale",
+    "spearman_matrix",
+    "transfer_study",
 ]
 
 

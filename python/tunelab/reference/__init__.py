@@ -1,25 +1,24 @@
 """Plain NumPy versions of every kernel: the tests' and the bench's baseline.
 
 One module per area, with the same names as the compiled kernels' public wrappers. They are
-written for clarity, not speed.
+written for clarity, not speed. Each area's module lists its names in ``__all__``.
 """
 
 from __future__ import annotations
 
-from .rng import philox4x32_10, standard_normal, uniform
-from .curvature import gd_quadratic, hutchinson_trace, rademacher, stability_bound, top_eigenvalue
-from .lr_range import lr_finder, lr_range_test, lr_range_test_quadratic
+from . import curvature, lr_range, rank, rng, scaling, transfer
+from .curvature import *  # noqa: F403
+from .lr_range import *  # noqa: F403
+from .rank import *  # noqa: F403
+from .rng import *  # noqa: F403
+from .scaling import *  # noqa: F403
+from .transfer import *  # noqa: F403
 
 __all__ = [
-    "philox4x32_10",
-    "standard_normal",
-    "uniform",
-    "top_eigenvalue",
-    "stability_bound",
-    "gd_quadratic",
-    "hutchinson_trace",
-    "rademacher",
-    "lr_range_test",
-    "lr_range_test_quadratic",
-    "lr_finder",
+    *rng.__all__,
+    *curvature.__all__,
+    *lr_range.__all__,
+    *scaling.__all__,
+    *rank.__all__,
+    *transfer.__all__,
 ]
