@@ -2,9 +2,30 @@
 tunelab's compiled kernels (private: use the functions of the tunelab package)
 """
 from __future__ import annotations
+import collections.abc
 import numpy
 import numpy.typing
 import typing
+def centred_ranks(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Doubled, centred average ranks 2r - (n + 1); see tunelab.rankdata.
+    """
+def check_symmetric(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> tuple:
+    """
+    (max|A - A.T|, max|A|, all finite) of a square matrix.
+    """
+def gd_quadratic(H: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lrs: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], steps: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    GD loss trajectories on 1/2 x'Hx; see tunelab.gd_quadratic.
+    """
+def hutchinson_dense(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Hutchinson probes z'Az of a dense matrix; see tunelab.hutchinson_trace.
+    """
+def lr_range_test_quadratic(H: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lrs: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
+    """
+    One-step losses f(x0 - lr H x0) on 1/2 x'Hx; see tunelab.lr_range_test_quadratic.
+    """
 def max_threads() -> int:
     """
     The number of threads num_threads=None uses.
@@ -17,9 +38,21 @@ def philox4x32_10(ctr: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], k
     """
     Philox4x32-10 block function (see tunelab.reference.philox4x32_10).
     """
+def rademacher(n: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Rademacher probes (count, n), probe r from stream first + r.
+    """
 def rng_simd_level() -> int:
     """
     Philox bulk path in use: 0 scalar, 1 AVX2, 2 AVX-512F.
+    """
+def sgd_quadratic_scores(dataset_sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], batch_sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], seeds: typing.Annotated[numpy.typing.ArrayLike, numpy.uint64], dim: typing.SupportsInt | typing.SupportsIndex, spectrum_exponent: typing.SupportsFloat | typing.SupportsIndex, init_exponent: typing.SupportsFloat | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, noise: typing.SupportsFloat | typing.SupportsIndex, epochs: typing.SupportsFloat | typing.SupportsIndex, avg_fraction: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Final losses of SGD on the power-law noisy quadratic; see tunelab.SGDQuadraticObjective.
+    """
+def spearman_matrix(X: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], axis: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Spearman matrix and constant-variable flags; see tunelab.spearman_matrix.
     """
 def standard_normal(n: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """
@@ -40,6 +73,22 @@ def stream_normals(n: typing.SupportsInt | typing.SupportsIndex, key: typing.Sup
 def stream_triad(a: numpy.typing.NDArray[numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], c: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], s: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     a = b + s*c (bench probe).
+    """
+def top_eigen_callable(matvec: collections.abc.Callable, n: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, which: typing.SupportsInt | typing.SupportsIndex, reorth: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Top eigenpair of a matvec callable; see tunelab.top_eigenvalue.
+    """
+def top_eigen_dense(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], method: typing.SupportsInt | typing.SupportsIndex, which: typing.SupportsInt | typing.SupportsIndex, reorth: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
+    """
+    Top eigenpair of a dense symmetric matrix; see tunelab.top_eigenvalue.
+    """
+def top_eigen_stack(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], method: typing.SupportsInt | typing.SupportsIndex, which: typing.SupportsInt | typing.SupportsIndex, reorth: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
+    """
+    Top eigenpairs of a stack of symmetric matrices; see tunelab.top_eigenvalue.
+    """
+def transfer_grid_search(coupling: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], mu: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], sigma: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], log_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], eval_noise: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Tuned grid indices and latent log-optima; see tunelab.transfer_study.
     """
 def uniform(n: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """

@@ -52,6 +52,12 @@ def _key(key: int) -> np.ndarray:
     return np.array([key & 0xFFFFFFFF, key >> 32], dtype=np.uint32)
 
 
+def _blocks(key: int, stream: int, first_block: int, n_blocks: int) -> np.ndarray:
+    """Philox blocks ``first_block .. first_block + n_blocks - 1`` of a stream, shape (n, 4)."""
+    slots = np.arange(first_block, first_block + n_blocks, dtype=np.uint64)
+    return philox4x32_10(_counters(stream, slots), _key(key))
+
+
 def _elements(key: int, stream: int, first: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Blocks (size, 4) and halves (size,) of elements first .. first + size - 1."""
     e = np.arange(first, first + size, dtype=np.uint64)
