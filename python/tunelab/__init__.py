@@ -19,6 +19,16 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
 
 from . import reference
 from .rng import standard_normal, uniform
+from .early_stop import (
+    PatienceStopping,
+    PatienceTradeoff,
+    StoppingDistribution,
+    ThresholdChoice,
+    patience_stopping,
+    patience_tradeoff,
+    stopping_distribution,
+    threshold_for_reliability,
+)
 
 __version__ = "0.1.0"
 
@@ -34,6 +44,14 @@ __all__ = [
     "reference",
     "standard_normal",
     "uniform",
+    "StoppingDistribution",
+    "ThresholdChoice",
+    "PatienceStopping",
+    "PatienceTradeoff",
+    "stopping_distribution",
+    "threshold_for_reliability",
+    "patience_stopping",
+    "patience_tradeoff",
 ]
 
 
