@@ -49,6 +49,7 @@ __all__ = [
 
 Curve = Union[np.ndarray, Sequence[float], Callable[[np.ndarray], Any]]
 
+_SEGMENT_LIMIT = 4096  # threshold_for_reliability scans every segment end up to this horizon
 _GRAIN = 4096  # replicas; histograms are exact, so the grain only sizes the chunks
 
 
@@ -478,10 +479,14 @@ def threshold_for_reliability(
     """The smallest threshold ``delta`` whose gap rule is reliable to a target.
 
     Reliability is ``R(delta) = P(|E^ - E*(delta)| <= k)`` under the exact law of
-    :func:`stopping_distribution` (independent noise). ``R`` is scanned on ``grid`` evenly
-    spaced thresholds in ``bounds``, then the first crossing of ``target`` is refined by
-    bisection to relative precision 1e-12. Smaller ``delta`` stops earlier (less overfitting),
-    so the smallest reliable one is returned.
+    :func:`stopping_distribution` (independent noise). ``E*(delta)`` is constant between
+    consecutive values of the expected gap, so ``R`` is a sawtooth in ``delta``: within each
+    such segment it typically rises, and peaks as ``delta`` approaches the next gap value from
+    below (then ``E*`` jumps and ``R`` drops). ``R`` is scanned on ``grid`` evenly spaced
+    thresholds in ``bounds`` plus (for horizons up to 4096 epochs) the right end of every
+    segment, then the first crossing of ``target`` is refined by bisection to relative
+    precision 1e-12. Smaller ``delta`` stops earlier (less overfitting), so the smallest
+    reliable one is returned.
 
     The default ``bounds`` are ``[max(G(1), ..., G(k+1)), max G)``: the thresholds whose ideal
     epoch satisfies ``k + 1 < E* <= E``. Below them ``E* <= k + 1``, and a rule that stops at
@@ -499,8 +504,8 @@ def threshold_for_reliability(
     bounds : (float, float), optional
         Threshold interval to search.
     grid : int
-        Scan points (``>= 2``). A window of reliable thresholds narrower than the grid step can
-        be missed.
+        Evenly spaced scan points (``>= 2``). For horizons over 4096 epochs only these are
+        scanned, and a window of reliable thresholds narrower than the grid step can be missed.
     num_threads : int, optional
         Threads of the exact kernel.
 
@@ -535,6 +540,11 @@ def threshold_for_reliability(
             thresholds=np.empty(0), reliabilities=np.empty(0), k=k, target=target,
         )  # fmt: skip
     deltas = lo + (hi - lo) * np.arange(grid) / grid
+    if gap.shape[0] <= _SEGMENT_LIMIT:
+        # E*(delta) is constant between consecutive gap values, and within such a segment the
+        # reliability peaks at its right end (delta just below G(E*)): scan those ends too.
+        ends = np.nextafter(gap[(gap > lo) & (gap <= hi)], -np.inf)
+        deltas = np.unique(np.concatenate([deltas, ends[ends >= lo]]))
     rel = np.array([_reliability_exact(gap, float(d), sigma, k, threads)[0] for d in deltas])
     best = int(np.argmax(rel))
     ok = np.flatnonzero(rel >= target)

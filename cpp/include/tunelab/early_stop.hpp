@@ -109,37 +109,40 @@ inline std::int64_t task_count(std::int64_t n, int num_threads) noexcept {
 // sigma (>= 0) on the observed gap.
 //   pmf[e-1] = exp(S_{e-1}) * Phi(-z_e),  S_e = sum_{j<=e} log Phi(z_j),  p_never = exp(S_E).
 // Work is linear in the horizon and stops as soon as S < -800 (exp underflows to exactly 0, so
-// every later term is exactly 0). Epochs are processed in blocks: the per-epoch terms in
-// parallel, the running sum S serially (a fixed order: the result does not depend on threads).
+// every later term is exactly 0). Epochs are processed in blocks of growing size (8192, then
+// doubling): the per-epoch terms of a block in parallel (blocks of >= 16384 epochs only, so a
+// horizon of 10^5 opens at most 3 parallel regions), then the running sum S and the pmf
+// serially, in a fixed order: the result does not depend on the thread count.
 inline void exact_first_passage(const double* gap, std::int64_t n_epochs, double threshold, double sigma, double* pmf,
                                 double* p_never, int num_threads) {
   detail::require_positive("n_epochs", n_epochs);
   detail::require_finite_nonneg("sigma", sigma);
   if (!std::isfinite(threshold)) throw std::invalid_argument("threshold must be finite");
-  constexpr std::int64_t kBlock = 8192, kSub = 1024;
-  std::vector<double> log_cdf(static_cast<std::size_t>(std::min(kBlock, n_epochs)));
-  std::vector<double> sf(log_cdf.size()), s_prev(log_cdf.size());
+  constexpr std::int64_t kFirst = 8192, kParallelMin = 16384, kSub = 4096;
+  const std::int64_t threads = resolve_threads(num_threads);
+  std::vector<double> log_cdf(static_cast<std::size_t>(n_epochs)), sf(static_cast<std::size_t>(n_epochs));
+  double* lc = log_cdf.data();
+  double* q = sf.data();
+  auto terms = [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t i = lo; i < hi; ++i) detail::phi_terms(detail::margin(gap[i], threshold, sigma), lc[i], q[i]);
+  };
   double s = 0.0;
-  for (std::int64_t b0 = 0; b0 < n_epochs; b0 += kBlock) {
-    const std::int64_t m = std::min(kBlock, n_epochs - b0);
-    const std::int64_t subs = (m + kSub - 1) / kSub;
-    double* lc = log_cdf.data();
-    double* q = sf.data();
-    double* sp = s_prev.data();
-    parallel_for(subs, num_threads, [&](std::int64_t j) {
-      const std::int64_t lo = j * kSub, hi = std::min(m, lo + kSub);
-      for (std::int64_t i = lo; i < hi; ++i) detail::phi_terms(detail::margin(gap[b0 + i], threshold, sigma), lc[i], q[i]);
-    });
-    for (std::int64_t i = 0; i < m; ++i) {
-      sp[i] = s;
+  std::int64_t b0 = 0;
+  for (std::int64_t size = kFirst; b0 < n_epochs; size *= 2) {
+    const std::int64_t b1 = std::min(n_epochs, b0 + size), m = b1 - b0;
+    if (m >= kParallelMin && threads > 1) {
+      const std::int64_t subs = (m + kSub - 1) / kSub;
+      parallel_for(subs, num_threads, [&](std::int64_t j) { terms(b0 + j * kSub, std::min(b1, b0 + (j + 1) * kSub)); });
+    } else {
+      terms(b0, b1);
+    }
+    for (std::int64_t i = b0; i < b1; ++i) {
+      pmf[i] = q[i] == 0.0 ? 0.0 : std::exp(s) * q[i];
       s += lc[i];
     }
-    parallel_for(subs, num_threads, [&](std::int64_t j) {
-      const std::int64_t lo = j * kSub, hi = std::min(m, lo + kSub);
-      for (std::int64_t i = lo; i < hi; ++i) pmf[b0 + i] = q[i] == 0.0 ? 0.0 : std::exp(sp[i]) * q[i];
-    });
+    b0 = b1;
     if (s < -800.0) {
-      std::fill(pmf + b0 + m, pmf + n_epochs, 0.0);
+      std::fill(pmf + b0, pmf + n_epochs, 0.0);
       *p_never = 0.0;
       return;
     }

@@ -111,11 +111,13 @@ def stopping_distribution(
 def threshold_for_reliability(
     gap: np.ndarray, sigma: float, *, k: int, target: float, grid: int = 2049
 ) -> float | None:
-    """Smallest threshold on a uniform grid over ``[G(1), max G)`` whose exact reliability
-    ``P(|E^ - E*| <= k)`` reaches ``target`` (None when no grid point does)."""
+    """Smallest threshold, among a uniform grid over ``[max(G(1..k+1)), max G)`` and the
+    right ends of the segments of constant ``E*`` (just below each gap value), whose exact
+    reliability ``P(|E^ - E*| <= k)`` reaches ``target`` (None when none does)."""
     gap = np.asarray(gap, dtype=float)
-    lo, hi = gap[0], gap.max()
-    for delta in np.linspace(lo, hi, grid, endpoint=False):
+    lo, hi = gap[: k + 1].max(), gap.max()
+    ends = np.nextafter(gap[(gap > lo) & (gap <= hi)], -np.inf)
+    for delta in np.unique(np.concatenate([np.linspace(lo, hi, grid, endpoint=False), ends[ends >= lo]])):
         crossed = np.flatnonzero(gap > delta)
         e_star = int(crossed[0]) + 1
         pmf, _ = stopping_distribution(gap, float(delta), sigma)
