@@ -251,22 +251,27 @@ class StoppingDistribution(Result):
         return ax
 
 
+def _quantiles(pmf: np.ndarray, levels: Any) -> np.ndarray:
+    """Smallest ``e`` with ``sum(pmf[:e]) >= level`` (a relative slack of 1e-12 absorbs the
+    rounding of the cumulative sum); ``inf`` past the horizon."""
+    idx = np.searchsorted(np.cumsum(pmf), np.asarray(levels, dtype=float) * (1.0 - 1e-12), side="left")
+    return np.where(idx < pmf.shape[0], idx + 1.0, math.inf)
+
+
 def _quantile(pmf: np.ndarray, level: float) -> float:
-    cdf = np.cumsum(pmf)
-    idx = int(np.searchsorted(cdf, level * (1.0 - 1e-12), side="left"))
-    return float(idx + 1) if idx < pmf.shape[0] else math.inf
+    return float(_quantiles(pmf, [level])[0])
 
 
 def _summary(pmf: np.ndarray) -> tuple[float, float, np.ndarray]:
     mass = float(pmf.sum())
-    e = np.arange(1, pmf.shape[0] + 1, dtype=np.float64)
+    nz = np.flatnonzero(pmf)  # most of a long horizon's pmf is exactly 0
     if mass > 0:
-        mean = float((e * pmf).sum() / mass)
-        std = float(math.sqrt(max(((e - mean) ** 2 * pmf).sum() / mass, 0.0)))
+        e, p = nz + 1.0, pmf[nz]
+        mean = float(e @ p / mass)
+        std = float(math.sqrt(max(((e - mean) ** 2) @ p / mass, 0.0)))
     else:
         mean = std = math.nan
-    q = np.array([_quantile(pmf, lv) for lv in StoppingDistribution.quantile_levels])
-    return mean, std, q
+    return mean, std, _quantiles(pmf, StoppingDistribution.quantile_levels)
 
 
 def stopping_distribution(

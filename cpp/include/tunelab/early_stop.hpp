@@ -43,16 +43,19 @@ inline double log_cdf_lower_tail(double z) noexcept {
   return -0.5 * z * z - std::log(-z) - kHalfLog2Pi + std::log(sum);
 }
 
-// For one standardised margin z: log Phi(z) (the log-probability of *not* stopping) and
-// Phi(-z) = 1 - Phi(z) (the probability of stopping), both to near full relative precision.
-inline void phi_terms(double z, double& log_cdf, double& sf) noexcept {
+// For one standardised margin z: log Phi(z) (the log-probability of *not* stopping),
+// Phi(-z) = 1 - Phi(z) (the probability of stopping), both to near full relative precision,
+// and Phi(z) itself (to absolute precision 1e-16).
+inline void phi_terms(double z, double& log_cdf, double& sf, double& cdf) noexcept {
   if (z >= 0.0) {
     if (z >= 40.0) {  // Phi(-40) ~ 3.7e-350 underflows to 0 in double: exactly representable answer
       log_cdf = 0.0;
       sf = 0.0;
+      cdf = 1.0;
       return;
     }
     sf = 0.5 * std::erfc(z * kSqrtHalf);
+    cdf = 1.0 - sf;
     // log1p(-sf); for small sf the series -sf(1 + sf/2 + sf^2/3 + sf^3/4 + sf^4/5) is exact to
     // double precision (next term sf^5/6 < 1e-25 relative) and cheaper.
     log_cdf = sf < 1e-5 ? -sf * (1.0 + sf * (0.5 + sf * (1.0 / 3.0 + sf * (0.25 + sf * 0.2)))) : std::log1p(-sf);
@@ -61,16 +64,18 @@ inline void phi_terms(double z, double& log_cdf, double& sf) noexcept {
   if (std::isinf(z)) {  // z = -inf (only with sigma = 0: the gap is above the threshold)
     log_cdf = -std::numeric_limits<double>::infinity();
     sf = 1.0;
+    cdf = 0.0;
     return;
   }
   if (z > -30.0) {
-    const double cdf = 0.5 * std::erfc(-z * kSqrtHalf);  // < 1/2: relative precision kept
+    cdf = 0.5 * std::erfc(-z * kSqrtHalf);  // < 1/2: relative precision kept
     log_cdf = std::log(cdf);
     sf = 1.0 - cdf;
     return;
   }
   log_cdf = log_cdf_lower_tail(z);
   sf = 1.0;
+  cdf = std::exp(log_cdf);
 }
 
 inline double margin(double gap, double threshold, double sigma) noexcept {
@@ -112,7 +117,9 @@ inline std::int64_t task_count(std::int64_t n, int num_threads) noexcept {
 // every later term is exactly 0). Epochs are processed in blocks of growing size (8192, then
 // doubling): the per-epoch terms of a block in parallel (blocks of >= 16384 epochs only, so a
 // horizon of 10^5 opens at most 3 parallel regions), then the running sum S and the pmf
-// serially, in a fixed order: the result does not depend on the thread count.
+// serially, in a fixed order: the result does not depend on the thread count. The survival
+// exp(S_{e-1}) is recomputed from S every 64 epochs and carried in between as a product of
+// Phi(z_e) (relative error <= 64 * 1.1e-16 ~ 7e-15), which saves an exp per epoch.
 inline void exact_first_passage(const double* gap, std::int64_t n_epochs, double threshold, double sigma, double* pmf,
                                 double* p_never, int num_threads) {
   detail::require_positive("n_epochs", n_epochs);
@@ -120,13 +127,16 @@ inline void exact_first_passage(const double* gap, std::int64_t n_epochs, double
   if (!std::isfinite(threshold)) throw std::invalid_argument("threshold must be finite");
   constexpr std::int64_t kFirst = 8192, kParallelMin = 16384, kSub = 4096;
   const std::int64_t threads = resolve_threads(num_threads);
-  std::vector<double> log_cdf(static_cast<std::size_t>(n_epochs)), sf(static_cast<std::size_t>(n_epochs));
+  std::vector<double> log_cdf(static_cast<std::size_t>(n_epochs)), sf(static_cast<std::size_t>(n_epochs)),
+      cdf(static_cast<std::size_t>(n_epochs));
   double* lc = log_cdf.data();
   double* q = sf.data();
+  double* c = cdf.data();
   auto terms = [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i) detail::phi_terms(detail::margin(gap[i], threshold, sigma), lc[i], q[i]);
+    for (std::int64_t i = lo; i < hi; ++i)
+      detail::phi_terms(detail::margin(gap[i], threshold, sigma), lc[i], q[i], c[i]);
   };
-  double s = 0.0;
+  double s = 0.0, surv = 1.0;
   std::int64_t b0 = 0;
   for (std::int64_t size = kFirst; b0 < n_epochs; size *= 2) {
     const std::int64_t b1 = std::min(n_epochs, b0 + size), m = b1 - b0;
@@ -137,8 +147,10 @@ inline void exact_first_passage(const double* gap, std::int64_t n_epochs, double
       terms(b0, b1);
     }
     for (std::int64_t i = b0; i < b1; ++i) {
-      pmf[i] = q[i] == 0.0 ? 0.0 : std::exp(s) * q[i];
+      if ((i & 63) == 0) surv = std::exp(s);
+      pmf[i] = q[i] == 0.0 ? 0.0 : surv * q[i];
       s += lc[i];
+      surv *= c[i];
     }
     b0 = b1;
     if (s < -800.0) {
