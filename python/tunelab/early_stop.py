@@ -266,9 +266,11 @@ def _summary(pmf: np.ndarray) -> tuple[float, float, np.ndarray]:
     mass = float(pmf.sum())
     nz = np.flatnonzero(pmf)  # most of a long horizon's pmf is exactly 0
     if mass > 0:
-        e, p = nz + 1.0, pmf[nz]
-        mean = float(e @ p / mass)
-        std = float(math.sqrt(max(((e - mean) ** 2) @ p / mass, 0.0)))
+        lo, hi = int(nz[0]), int(nz[-1]) + 1
+        e, p = np.arange(lo + 1.0, hi + 1.0), pmf[lo:hi]
+        # plain sums, not `@`: a BLAS dot may wake a thread pool for a few microseconds of work
+        mean = float((e * p).sum() / mass)
+        std = float(math.sqrt(max(((e - mean) ** 2 * p).sum() / mass, 0.0)))
     else:
         mean = std = math.nan
     return mean, std, _quantiles(pmf, StoppingDistribution.quantile_levels)
@@ -329,7 +331,9 @@ def stopping_distribution(
     rng : None, int, SeedSequence or Generator
         Seed (SPEC 7); one kernel key is drawn from it.
     num_threads : int, optional
-        OpenMP threads (default: all). Results do not depend on it.
+        OpenMP threads (default: all for Monte Carlo, one for the exact law, whose per-epoch
+        terms are split over threads only for horizons over 16384 epochs and only when asked).
+        Results do not depend on it.
     executor : Executor or map-like callable, optional
         Run the Monte Carlo chunks there (see ``tunelab._chunks``); results are identical.
     progress : bool
@@ -379,7 +383,9 @@ def stopping_distribution(
     sigma = math.hypot(st, sv)
     E = gap.shape[0]
     if method == "exact":
-        pmf, p_never = _core.exact_first_passage(gap, threshold, sigma, threads)
+        # One thread unless asked: a curve takes ~1 ms, and on a busy machine a parallel
+        # region's barrier can cost more than that.
+        pmf, p_never = _core.exact_first_passage(gap, threshold, sigma, threads if num_threads is not None else 1)
         reps = None
     else:
         key = kernel_key(rng)
@@ -512,7 +518,7 @@ def threshold_for_reliability(
         Evenly spaced scan points (``>= 2``). For horizons over 4096 epochs only these are
         scanned, and a window of reliable thresholds narrower than the grid step can be missed.
     num_threads : int, optional
-        Threads of the exact kernel.
+        Threads of the exact kernel (default: one; see :func:`stopping_distribution`).
 
     Returns
     -------
@@ -525,7 +531,7 @@ def threshold_for_reliability(
     k = check_int("k", k, minimum=0)
     target = check_real("target", target, minimum=0.0, maximum=1.0, strict_min=True)
     grid = check_int("grid", grid, minimum=2)
-    threads = resolve_num_threads(num_threads)
+    threads = resolve_num_threads(num_threads) if num_threads is not None else 1
     gap = np.ascontiguousarray(val - train)
     sigma = math.hypot(st, sv)
     if bounds is None:
