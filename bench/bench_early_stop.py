@@ -110,9 +110,10 @@ def run(bench: Bench) -> None:
         t_ref = median_time(lambda: ref.stopping_distribution(gp, dl, sg), repeat=5)
         for th in _threads():
             t = median_time(lambda: tunelab.stopping_distribution(zeros, gp, dl, noise_std=(0.0, sg), num_threads=th), repeat=9)
+            t_k = median_time(lambda: tunelab._core.exact_first_passage(gp, dl, sg, th), repeat=9)
             bench.record(
                 Row("early_stop", f"exact law: {name} ({th} thr)", f"E={E:.0e}", t, {"numpy reference (log_ndtr)": t_ref},
-                    {"ms_per_curve": t * 1e3})  # fmt: skip
+                    {"ms_per_curve": t * 1e3, "kernel_ms": t_k * 1e3})  # fmt: skip
             )
 
     # --- patience (Keras EarlyStopping), 100-epoch horizon ----------------------------------
