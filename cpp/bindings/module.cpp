@@ -10,6 +10,7 @@ void bind_lr_range(py::module_& m);
 void bind_rank(py::module_& m);
 void bind_transfer(py::module_& m);
 void bind_scaling(py::module_& m);
+void bind_early_stop(py::module_& m);
 }  // namespace tunelab::bind
 
 PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
   tb::bind_rank(m);
   tb::bind_transfer(m);
   tb::bind_scaling(m);
+  tb::bind_early_stop(m);
 }

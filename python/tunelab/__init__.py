@@ -41,6 +41,16 @@ from .scaling import (
     gradient_noise_scale,
 )
 from .transfer import TransferStudy, arcsine_spearman, transfer_study
+from .early_stop import (
+    PatienceStopping,
+    PatienceTradeoff,
+    StoppingDistribution,
+    ThresholdChoice,
+    patience_stopping,
+    patience_tradeoff,
+    stopping_distribution,
+    threshold_for_reliability,
+)
 
 __version__ = "0.1.0"
 
@@ -80,6 +90,14 @@ __all__ = [
     "gradient_noise_scale",
     "spearman_matrix",
     "transfer_study",
+    "StoppingDistribution",
+    "ThresholdChoice",
+    "PatienceStopping",
+    "PatienceTradeoff",
+    "stopping_distribution",
+    "threshold_for_reliability",
+    "patience_stopping",
+    "patience_tradeoff",
 ]
 
 

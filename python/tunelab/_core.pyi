@@ -14,6 +14,18 @@ def check_symmetric(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) 
     """
     (max|A - A.T|, max|A|, all finite) of a square matrix.
     """
+def exact_first_passage(gap: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], threshold: typing.SupportsFloat | typing.SupportsIndex, sigma: typing.SupportsFloat | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Exact law (pmf, p_never) of the gap rule; see tunelab.stopping_distribution.
+    """
+def first_passage_counts(q: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, n_rep: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int64]:
+    """
+    Histogram of first passages with per-epoch stop probabilities q; see tunelab.stopping_distribution.
+    """
+def gap_rule_ar1_counts(gap: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], threshold: typing.SupportsFloat | typing.SupportsIndex, sigma: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, n_rep: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int64]:
+    """
+    Histogram of the gap rule's stop epoch under AR(1) noise; see tunelab.stopping_distribution.
+    """
 def gd_quadratic(H: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lrs: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], steps: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """
     GD loss trajectories on 1/2 x'Hx; see tunelab.gd_quadratic.
@@ -33,6 +45,10 @@ def max_threads() -> int:
 def openmp_enabled() -> bool:
     """
     Whether the extension was built with OpenMP.
+    """
+def patience_counts(val: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], patience: typing.SupportsInt | typing.SupportsIndex, min_delta: typing.SupportsFloat | typing.SupportsIndex, sigma: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, restore_best: bool, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, n_rep: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Histograms of stop and restored epochs of Keras-style patience; see tunelab.patience_stopping.
     """
 def philox4x32_10(ctr: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], key: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32]) -> numpy.typing.NDArray[numpy.uint32]:
     """

@@ -6,8 +6,9 @@ written for clarity, not speed. Each area's module lists its names in ``__all__`
 
 from __future__ import annotations
 
-from . import curvature, lr_range, rank, rng, scaling, transfer
+from . import curvature, early_stop, lr_range, rank, rng, scaling, transfer
 from .curvature import *  # noqa: F403
+from .early_stop import *  # noqa: F403
 from .lr_range import *  # noqa: F403
 from .rank import *  # noqa: F403
 from .rng import *  # noqa: F403
@@ -21,4 +22,5 @@ __all__ = [
     *scaling.__all__,
     *rank.__all__,
     *transfer.__all__,
+    *early_stop.__all__,
 ]

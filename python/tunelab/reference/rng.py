@@ -38,13 +38,15 @@ _REJECT_TWEAK = 0x5A827999
 _U64 = np.uint64
 
 
-def _counters(stream: int, slots: np.ndarray) -> np.ndarray:
+def _counters(stream, slots: np.ndarray) -> np.ndarray:
+    """Counters (..., 4) for slots and streams (a scalar, or an array shaped like slots)."""
     slots = np.asarray(slots, dtype=np.uint64)
+    streams = np.broadcast_to(np.asarray(stream, dtype=np.uint64), slots.shape)
     ctr = np.empty(slots.shape + (4,), dtype=np.uint32)
     ctr[..., 0] = (slots & _MASK).astype(np.uint32)
     ctr[..., 1] = (slots >> _U64(32)).astype(np.uint32)
-    ctr[..., 2] = np.uint32(stream & 0xFFFFFFFF)
-    ctr[..., 3] = np.uint32(stream >> 32)
+    ctr[..., 2] = (streams & _MASK).astype(np.uint32)
+    ctr[..., 3] = (streams >> _U64(32)).astype(np.uint32)
     return ctr
 
 
@@ -58,9 +60,10 @@ def _blocks(key: int, stream: int, first_block: int, n_blocks: int) -> np.ndarra
     return philox4x32_10(_counters(stream, slots), _key(key))
 
 
-def _elements(key: int, stream: int, first: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Blocks (size, 4) and halves (size,) of elements first .. first + size - 1."""
-    e = np.arange(first, first + size, dtype=np.uint64)
+def _elements(key: int, stream, elems: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks (size, 4) and halves (size,) of the given elements (of one stream, or of the
+    streams given element-wise)."""
+    e = np.asarray(elems, dtype=np.uint64)
     blocks = philox4x32_10(_counters(stream, e >> _U64(1)), _key(key))
     return blocks, (e & _U64(1)).astype(np.intp)
 
@@ -88,13 +91,16 @@ def _zig_fast(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _with_sign(m.astype(np.float64) * t["w"][i], w), m < t["k"][i]
 
 
-def _normals(key: int, stream: int, first: int, size: int) -> np.ndarray:
-    """Ziggurat normals of elements first .. first + size - 1: the fast path on all of them,
-    then the slow paths of the rejected ones, all advanced together one extra block at a time."""
+def _normals(key: int, stream, elems: np.ndarray) -> np.ndarray:
+    """Ziggurat normals of the given elements (of one stream, or of per-element streams): the
+    fast path on all of them, then the slow paths of the rejected ones, all advanced together
+    one extra block at a time."""
     t = _ziggurat.tables()
     r, w_tab, f_tab = t["r"], t["w"], t["f"]
-    blocks, half = _elements(key, stream, first, size)
-    slots = np.arange(first, first + size, dtype=np.uint64) >> _U64(1)
+    elems = np.asarray(elems, dtype=np.uint64)
+    stream = np.broadcast_to(np.asarray(stream, dtype=np.uint64), elems.shape)
+    blocks, half = _elements(key, stream, elems)
+    slots = elems >> _U64(1)
     cand = _words(blocks, half)
     z, ok = _zig_fast(cand)
     todo = np.flatnonzero(~ok)
@@ -105,7 +111,7 @@ def _normals(key: int, stream: int, first: int, size: int) -> np.ndarray:
         keys = np.empty((todo.size, 2), dtype=np.uint32)
         keys[:, 0] = ((k0 + 2 * step + half[todo]) & 0xFFFFFFFF).astype(np.uint32)
         keys[:, 1] = k1 ^ _REJECT_TWEAK
-        b = philox4x32_10(_counters(stream, slots[todo]), keys)
+        b = philox4x32_10(_counters(stream[todo], slots[todo]), keys)
         a, c = _words(b, np.zeros(todo.size, np.intp)), _words(b, np.ones(todo.size, np.intp))
         i = (cand & _U64(0xFF)).astype(np.intp)
         tail = i == 0
@@ -133,11 +139,19 @@ def _normals(key: int, stream: int, first: int, size: int) -> np.ndarray:
 
 def standard_normal(size: int, *, key: int, stream: int = 0, first: int = 0) -> np.ndarray:
     """Reference of ``tunelab.standard_normal`` given the kernel key."""
-    return _normals(key, stream, first, size)
+    return _normals(key, stream, np.arange(first, first + size, dtype=np.uint64))
+
+
+def normal_rows(key: int, first_stream: int, n_streams: int, n: int) -> np.ndarray:
+    """``(n_streams, n)``: row r holds the first ``n`` normals of stream ``first_stream + r``,
+    as ``rng::Stream(key, first_stream + r).normal()`` draws them in the kernels."""
+    streams = np.repeat(np.arange(first_stream, first_stream + n_streams, dtype=np.uint64), n)
+    elems = np.tile(np.arange(n, dtype=np.uint64), n_streams)
+    return _normals(key, streams, elems).reshape(n_streams, n)
 
 
 def uniform(size: int, *, key: int, stream: int = 0, first: int = 0) -> np.ndarray:
     """Reference of ``tunelab.uniform`` given the kernel key."""
-    blocks, half = _elements(key, stream, first, size)
+    blocks, half = _elements(key, stream, np.arange(first, first + size, dtype=np.uint64))
     rows = np.arange(size)
     return _unit(blocks[rows, 2 * half], blocks[rows, 2 * half + 1])

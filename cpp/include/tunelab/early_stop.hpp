@@ -1,0 +1,300 @@
+// Early-stopping reliability: the exact first-passage law of the gap-threshold rule, and Monte
+// Carlo for the rules that have no closed form (AR(1) noise, Keras-style patience).
+//
+// Gap rule (SCIENCE.md section 5): observed gap G~(e) = G(e) + sigma * eps_e, stop at
+//   E^ = min{e : G~(e) > delta}.
+// With independent Gaussian noise, P(E^ = e) = prod_{j<e} Phi(z_j) * (1 - Phi(z_e)),
+// z_j = (delta - G(j)) / sigma, computed here in log space.
+//
+// Every kernel is a pure function of its inputs, the key and the first replica index: replica r
+// draws from rng::Stream(key, first + r), so counts do not depend on threads or chunking.
+// Histograms are integers (exact under any merge order).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tunelab/parallel.hpp"
+#include "tunelab/rng.hpp"
+
+namespace tunelab::early_stop {
+
+namespace detail {
+
+constexpr double kSqrtHalf = 0.70710678118654752440084436210485;
+constexpr double kHalfLog2Pi = 0.91893853320467274178032973640562;
+
+// log Phi(z) for z <= -30 by the asymptotic series
+//   Phi(z) = phi(z) / |z| * (1 - 1/z^2 + 3/z^4 - 15/z^6 + ...)
+// (Abramowitz & Stegun 26.2.12). At |z| = 30 the eighth term is ~5e-18 relative, below double
+// precision, so the truncation error is negligible.
+inline double log_cdf_lower_tail(double z) noexcept {
+  const double w = 1.0 / (z * z);
+  double term = 1.0, sum = 1.0;
+  for (int k = 1; k <= 8; ++k) {
+    term *= -static_cast<double>(2 * k - 1) * w;
+    sum += term;
+  }
+  return -0.5 * z * z - std::log(-z) - kHalfLog2Pi + std::log(sum);
+}
+
+// For one standardised margin z: log Phi(z) (the log-probability of *not* stopping),
+// Phi(-z) = 1 - Phi(z) (the probability of stopping), both to near full relative precision,
+// and Phi(z) itself (to absolute precision 1e-16).
+inline void phi_terms(double z, double& log_cdf, double& sf, double& cdf) noexcept {
+  if (z >= 0.0) {
+    if (z >= 40.0) {  // Phi(-40) ~ 3.7e-350 underflows to 0 in double: exactly representable answer
+      log_cdf = 0.0;
+      sf = 0.0;
+      cdf = 1.0;
+      return;
+    }
+    sf = 0.5 * std::erfc(z * kSqrtHalf);
+    cdf = 1.0 - sf;
+    // log1p(-sf); for small sf the series -sf(1 + sf/2 + sf^2/3 + sf^3/4 + sf^4/5) is exact to
+    // double precision (next term sf^5/6 < 1e-25 relative) and cheaper.
+    log_cdf = sf < 1e-5 ? -sf * (1.0 + sf * (0.5 + sf * (1.0 / 3.0 + sf * (0.25 + sf * 0.2)))) : std::log1p(-sf);
+    return;
+  }
+  if (std::isinf(z)) {  // z = -inf (only with sigma = 0: the gap is above the threshold)
+    log_cdf = -std::numeric_limits<double>::infinity();
+    sf = 1.0;
+    cdf = 0.0;
+    return;
+  }
+  if (z > -30.0) {
+    cdf = 0.5 * std::erfc(-z * kSqrtHalf);  // < 1/2: relative precision kept
+    log_cdf = std::log(cdf);
+    sf = 1.0 - cdf;
+    return;
+  }
+  log_cdf = log_cdf_lower_tail(z);
+  sf = 1.0;
+  cdf = std::exp(log_cdf);
+}
+
+inline double margin(double gap, double threshold, double sigma) noexcept {
+  if (sigma > 0.0) return (threshold - gap) / sigma;
+  // Noise-free: the observed gap equals the expected one; stop iff gap > threshold.
+  return gap > threshold ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+}
+
+inline void require_positive(const char* name, std::int64_t v) {
+  if (v < 1) throw std::invalid_argument(std::string(name) + " must be >= 1; got " + std::to_string(v));
+}
+
+inline void require_finite_nonneg(const char* name, double v) {
+  if (!(v >= 0.0) || !std::isfinite(v))
+    throw std::invalid_argument(std::string(name) + " must be finite and >= 0; got " + std::to_string(v));
+}
+
+inline void require_rho(double rho) {
+  if (!(rho > -1.0 && rho < 1.0)) throw std::invalid_argument("rho must satisfy |rho| < 1; got " + std::to_string(rho));
+}
+
+// Split n items into `tasks` contiguous ranges (task i gets [lo, hi)).
+inline void task_range(std::int64_t n, std::int64_t tasks, std::int64_t i, std::int64_t& lo, std::int64_t& hi) noexcept {
+  lo = n * i / tasks;
+  hi = n * (i + 1) / tasks;
+}
+
+inline std::int64_t task_count(std::int64_t n, int num_threads) noexcept {
+  const std::int64_t t = resolve_threads(num_threads);
+  return std::max<std::int64_t>(1, std::min<std::int64_t>(t, n));
+}
+
+}  // namespace detail
+
+// Exact law of E^ for the gap rule with independent Gaussian noise of standard deviation
+// sigma (>= 0) on the observed gap.
+//   pmf[e-1] = exp(S_{e-1}) * Phi(-z_e),  S_e = sum_{j<=e} log Phi(z_j),  p_never = exp(S_E).
+// Work is linear in the horizon and stops as soon as S < -800 (exp underflows to exactly 0, so
+// every later term is exactly 0). Epochs are processed in blocks of growing size (8192, then
+// doubling): the per-epoch terms of a block in parallel (blocks of >= 16384 epochs only, so a
+// horizon of 10^5 opens at most 3 parallel regions), then the running sum S and the pmf
+// serially, in a fixed order: the result does not depend on the thread count. The survival
+// exp(S_{e-1}) is recomputed from S every 64 epochs and carried in between as a product of
+// Phi(z_e) (relative error <= 64 * 1.1e-16 ~ 7e-15), which saves an exp per epoch.
+inline void exact_first_passage(const double* gap, std::int64_t n_epochs, double threshold, double sigma, double* pmf,
+                                double* p_never, int num_threads) {
+  detail::require_positive("n_epochs", n_epochs);
+  detail::require_finite_nonneg("sigma", sigma);
+  if (!std::isfinite(threshold)) throw std::invalid_argument("threshold must be finite");
+  constexpr std::int64_t kFirst = 8192, kParallelMin = 16384, kSub = 4096;
+  const std::int64_t threads = resolve_threads(num_threads);
+  std::vector<double> log_cdf(static_cast<std::size_t>(n_epochs)), sf(static_cast<std::size_t>(n_epochs)),
+      cdf(static_cast<std::size_t>(n_epochs));
+  double* lc = log_cdf.data();
+  double* q = sf.data();
+  double* c = cdf.data();
+  auto terms = [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t i = lo; i < hi; ++i)
+      detail::phi_terms(detail::margin(gap[i], threshold, sigma), lc[i], q[i], c[i]);
+  };
+  double s = 0.0, surv = 1.0;
+  std::int64_t b0 = 0;
+  for (std::int64_t size = kFirst; b0 < n_epochs; size *= 2) {
+    const std::int64_t b1 = std::min(n_epochs, b0 + size), m = b1 - b0;
+    if (m >= kParallelMin && threads > 1) {
+      const std::int64_t subs = (m + kSub - 1) / kSub;
+      parallel_for(subs, num_threads, [&](std::int64_t j) { terms(b0 + j * kSub, std::min(b1, b0 + (j + 1) * kSub)); });
+    } else {
+      terms(b0, b1);
+    }
+    for (std::int64_t i = b0; i < b1; ++i) {
+      if ((i & 63) == 0) surv = std::exp(s);
+      pmf[i] = q[i] == 0.0 ? 0.0 : surv * q[i];
+      s += lc[i];
+      surv *= c[i];
+    }
+    b0 = b1;
+    if (s < -800.0) {
+      std::fill(pmf + b0, pmf + n_epochs, 0.0);
+      *p_never = 0.0;
+      return;
+    }
+  }
+  *p_never = std::exp(s);
+}
+
+// Monte Carlo of a first passage with independent per-epoch stopping probabilities q[e-1]
+// (the gap rule with independent noise: q_e = Phi(-z_e)). Replica r stops at the first epoch e
+// with U_e < q_e, U_e the e-th uniform of stream first + r (inverse-CDF sampling of the event
+// {G~(e) > delta}: the same law as drawing the Gaussian noise, one uniform per epoch).
+// counts[e-1] += replicas stopping at e; counts[n_epochs] += replicas never stopping.
+inline void first_passage_counts(const double* q, std::int64_t n_epochs, std::uint64_t key, std::int64_t first,
+                                 std::int64_t n_rep, std::int64_t* counts, int num_threads) {
+  detail::require_positive("n_epochs", n_epochs);
+  detail::require_positive("n_rep", n_rep);
+  if (first < 0) throw std::invalid_argument("first must be >= 0; got " + std::to_string(first));
+  const std::int64_t tasks = detail::task_count(n_rep, num_threads);
+  const auto width = static_cast<std::size_t>(n_epochs + 1);
+  std::vector<std::int64_t> local(static_cast<std::size_t>(tasks) * width, 0);
+  const rng::Key k = rng::split_key(key);
+  parallel_for(tasks, num_threads, [&](std::int64_t task) {
+    std::int64_t lo, hi;
+    detail::task_range(n_rep, tasks, task, lo, hi);
+    std::int64_t* h = local.data() + static_cast<std::size_t>(task) * width;
+    for (std::int64_t r = lo; r < hi; ++r) {
+      rng::Stream st(k, static_cast<std::uint64_t>(first + r));
+      std::int64_t e = 0;
+      while (e < n_epochs && !(st.uniform() < q[e])) ++e;
+      ++h[e];
+    }
+  });
+  for (std::int64_t t = 0; t < tasks; ++t)
+    for (std::size_t i = 0; i < width; ++i) counts[i] += local[static_cast<std::size_t>(t) * width + i];
+}
+
+// Monte Carlo of the gap rule with stationary AR(1) noise on the observed gap:
+//   eps_1 = xi_1,  eps_e = rho * eps_{e-1} + sqrt(1 - rho^2) * xi_e,  G~(e) = G(e) + sigma * eps_e,
+// xi_e the e-th standard normal of stream first + r; each eps_e is N(0, 1), corr(eps_e, eps_{e+1}) = rho.
+// Stops drawing at each replica's stop. counts as in first_passage_counts.
+inline void gap_rule_ar1_counts(const double* gap, std::int64_t n_epochs, double threshold, double sigma, double rho,
+                                std::uint64_t key, std::int64_t first, std::int64_t n_rep, std::int64_t* counts,
+                                int num_threads) {
+  detail::require_positive("n_epochs", n_epochs);
+  detail::require_positive("n_rep", n_rep);
+  detail::require_finite_nonneg("sigma", sigma);
+  detail::require_rho(rho);
+  if (!std::isfinite(threshold)) throw std::invalid_argument("threshold must be finite");
+  if (first < 0) throw std::invalid_argument("first must be >= 0; got " + std::to_string(first));
+  const double c = std::sqrt(1.0 - rho * rho);
+  const std::int64_t tasks = detail::task_count(n_rep, num_threads);
+  const auto width = static_cast<std::size_t>(n_epochs + 1);
+  std::vector<std::int64_t> local(static_cast<std::size_t>(tasks) * width, 0);
+  const rng::Key k = rng::split_key(key);
+  parallel_for(tasks, num_threads, [&](std::int64_t task) {
+    std::int64_t lo, hi;
+    detail::task_range(n_rep, tasks, task, lo, hi);
+    std::int64_t* h = local.data() + static_cast<std::size_t>(task) * width;
+    for (std::int64_t r = lo; r < hi; ++r) {
+      rng::Stream st(k, static_cast<std::uint64_t>(first + r));
+      std::int64_t e = 0;
+      double eps = st.normal();
+      while (!(gap[e] + sigma * eps > threshold)) {
+        if (++e == n_epochs) break;
+        eps = rho * eps + c * st.normal();
+      }
+      ++h[e];
+    }
+  });
+  for (std::int64_t t = 0; t < tasks; ++t)
+    for (std::size_t i = 0; i < width; ++i) counts[i] += local[static_cast<std::size_t>(t) * width + i];
+}
+
+struct PatienceOptions {
+  std::int64_t patience = 1;  // epochs without improvement before stopping (>= 1)
+  double min_delta = 0.0;     // improvement means observed + min_delta < best (>= 0)
+  double sigma = 0.0;         // noise standard deviation of the monitored value
+  double rho = 0.0;           // AR(1) correlation of that noise across epochs
+  bool restore_best = true;   // restored epoch: the best one (true) or the last one run (false)
+};
+
+// Monte Carlo of Keras' EarlyStopping on a monitored value to minimise (mode "min"; "max" is
+// handled by negating the curve), observed as val[e-1] + sigma * eps_e with eps the AR(1)
+// sequence of gap_rule_ar1_counts. Per replica, with best = +inf, wait = 0:
+//   for e = 1..E: wait += 1; if obs_e + min_delta < best: best = obs_e, best_epoch = e, wait = 0
+//                 else if wait >= patience: stop at e.
+// stop_counts[e-1] += replicas stopped at e, stop_counts[E] += replicas that ran all E epochs;
+// restored_counts[e-1] += replicas whose restored epoch is e (best_epoch if restore_best, else
+// the last epoch run).
+inline void patience_counts(const double* val, std::int64_t n_epochs, const PatienceOptions& opt, std::uint64_t key,
+                            std::int64_t first, std::int64_t n_rep, std::int64_t* stop_counts,
+                            std::int64_t* restored_counts, int num_threads) {
+  detail::require_positive("n_epochs", n_epochs);
+  detail::require_positive("n_rep", n_rep);
+  detail::require_positive("patience", opt.patience);
+  detail::require_finite_nonneg("min_delta", opt.min_delta);
+  detail::require_finite_nonneg("sigma", opt.sigma);
+  detail::require_rho(opt.rho);
+  if (first < 0) throw std::invalid_argument("first must be >= 0; got " + std::to_string(first));
+  const double c = std::sqrt(1.0 - opt.rho * opt.rho);
+  const std::int64_t tasks = detail::task_count(n_rep, num_threads);
+  const auto w_stop = static_cast<std::size_t>(n_epochs + 1), w_rest = static_cast<std::size_t>(n_epochs);
+  std::vector<std::int64_t> local_stop(static_cast<std::size_t>(tasks) * w_stop, 0);
+  std::vector<std::int64_t> local_rest(static_cast<std::size_t>(tasks) * w_rest, 0);
+  const rng::Key k = rng::split_key(key);
+  const double rho = opt.rho, sigma = opt.sigma, min_delta = opt.min_delta;
+  const std::int64_t patience = opt.patience;
+  const bool restore_best = opt.restore_best;
+  parallel_for(tasks, num_threads, [&](std::int64_t task) {
+    std::int64_t lo, hi;
+    detail::task_range(n_rep, tasks, task, lo, hi);
+    std::int64_t* hs = local_stop.data() + static_cast<std::size_t>(task) * w_stop;
+    std::int64_t* hr = local_rest.data() + static_cast<std::size_t>(task) * w_rest;
+    for (std::int64_t r = lo; r < hi; ++r) {
+      rng::Stream st(k, static_cast<std::uint64_t>(first + r));
+      double best = std::numeric_limits<double>::infinity();
+      std::int64_t best_e = 0, wait = 0, stop = n_epochs;  // 0-based; stop == n_epochs: ran to the end
+      double eps = 0.0;
+      for (std::int64_t e = 0; e < n_epochs; ++e) {
+        const double xi = st.normal();
+        eps = e == 0 ? xi : rho * eps + c * xi;
+        const double obs = val[e] + sigma * eps;
+        ++wait;
+        if (obs + min_delta < best) {
+          best = obs;
+          best_e = e;
+          wait = 0;
+        } else if (wait >= patience) {
+          stop = e;
+          break;
+        }
+      }
+      ++hs[stop];
+      ++hr[restore_best ? best_e : std::min(stop, n_epochs - 1)];
+    }
+  });
+  for (std::int64_t t = 0; t < tasks; ++t) {
+    for (std::size_t i = 0; i < w_stop; ++i) stop_counts[i] += local_stop[static_cast<std::size_t>(t) * w_stop + i];
+    for (std::size_t i = 0; i < w_rest; ++i) restored_counts[i] += local_rest[static_cast<std::size_t>(t) * w_rest + i];
+  }
+}
+
+}  // namespace tunelab::early_stop

@@ -1,0 +1,481 @@
+"""Early-stopping reliability: the exact first-passage law, Monte Carlo of the gap rule (with
+AR(1) noise) and of Keras-style patience, threshold selection, reproducibility, refusals."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import multiprocessing
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+from scipy.special import ndtr
+
+import tunelab
+from tunelab import reference as ref
+from tunelab._random import kernel_key
+
+from .strategies import finite_arrays, seeds, strided
+
+EP = np.arange(1, 61, dtype=float)
+TRAIN = 1.0 / EP
+# Three gap curves: convex overfitting, linear, and one that rises then saturates.
+GAPS = {
+    "convex": 2e-4 * EP**1.5,
+    "linear": 0.002 * EP,
+    "saturating": 0.12 * (1 - np.exp(-EP / 25)),
+}
+
+
+def _tv(a_pmf, a_never, b_pmf, b_never):
+    return 0.5 * (np.abs(a_pmf - b_pmf).sum() + abs(a_never - b_never))
+
+
+# --------------------------------------------------------------------------------------------
+# exact law
+
+
+@given(
+    gap=strided(finite_arrays(st.integers(1, 300), lo=-1.0, hi=1.0)),
+    threshold=st.floats(-1.0, 1.0),
+    sigma=st.sampled_from([0.0, 1e-6, 1e-3, 0.05, 1.0, 100.0]),
+)
+def test_exact_equals_log_ndtr_reference(gap, threshold, sigma):
+    """The compiled law equals the log_ndtr reference. Both evaluate each log-term to ~1e-16
+    relative; the running log-survival S is used only while S > -800 (beyond, every term is
+    exactly 0 in both), so S differs by at most ~300 * 800 * 1e-16 ~ 2.4e-11 and exp(S) by
+    that relative amount, inside rtol 1e-9; atol 1e-290 covers values that underflow to
+    subnormals differently."""
+    train = np.zeros_like(gap)
+    d = tunelab.stopping_distribution(train, gap, threshold, noise_std=(0.0, sigma))
+    pmf, p_never = ref.stopping_distribution(np.ascontiguousarray(gap), threshold, sigma)
+    np.testing.assert_allclose(d.pmf, pmf, rtol=1e-9, atol=1e-290)
+    np.testing.assert_allclose(d.p_never, p_never, rtol=1e-9, atol=1e-290)
+    assert abs(d.pmf.sum() + d.p_never - 1.0) < 1e-12
+
+
+@pytest.mark.parametrize("shape", ["convex", "flat-below", "crossing-late"])
+def test_exact_law_stable_for_1e5_epochs_and_all_noise_levels(shape):
+    """Horizon 10^5, noise from 1e-6 to 10x the gap's range: finite, non-negative, and the pmf
+    plus p_never sums to 1 within 1e-12."""
+    E = 100_000
+    e = np.arange(1, E + 1, dtype=float)
+    gap = {
+        "convex": 0.3 * (e / E) ** 2,
+        "flat-below": 0.01 + 0.0 * e,
+        "crossing-late": 0.1 * np.log1p(e) / np.log1p(E),
+    }[shape]
+    rng_ = float(np.ptp(gap)) or 0.01
+    for sigma in np.geomspace(1e-6, 10 * rng_, 9):
+        for delta in (0.02, 0.05, 0.099):
+            d = tunelab.stopping_distribution(np.zeros(E), gap, delta, noise_std=(0.0, float(sigma)))
+            assert np.isfinite(d.pmf).all() and np.isfinite(d.p_never)
+            assert (d.pmf >= 0).all() and 0.0 <= d.p_never <= 1.0
+            assert abs(d.pmf.sum() + d.p_never - 1.0) < 1e-12, (sigma, delta)
+
+
+def test_exact_law_long_horizon_equals_reference():
+    """One 10^5-epoch case against the log_ndtr reference (tolerance as above, 1e5 terms)."""
+    E = 100_000
+    e = np.arange(1, E + 1, dtype=float)
+    gap = 0.3 * (e / E) ** 2
+    d = tunelab.stopping_distribution(np.zeros(E), gap, 0.2, noise_std=(0.0, 0.01))
+    pmf, p_never = ref.stopping_distribution(gap, 0.2, 0.01)
+    np.testing.assert_allclose(d.pmf, pmf, rtol=1e-8, atol=1e-290)
+
+
+def test_exact_noise_free_is_a_point_mass_at_the_ideal_epoch():
+    d = tunelab.stopping_distribution(TRAIN, TRAIN + GAPS["linear"], 0.05, noise_std=0.0)
+    assert d.ideal_epoch == 26  # 0.002 * 26 = 0.052 > 0.05 >= 0.002 * 25
+    expected = np.zeros(60)
+    expected[25] = 1.0
+    np.testing.assert_array_equal(d.pmf, expected)
+    assert d.p_never == 0.0 and d.reliability(0) == 1.0
+    assert d.mean == 26 and d.std == 0 and np.all(d.quantiles == 26)
+
+
+def test_exact_two_epoch_closed_form():
+    """P(E^=1) = Phi(-z1), P(E^=2) = Phi(z1) Phi(-z2), p_never = Phi(z1) Phi(z2)."""
+    gap, delta, st_, sv = np.array([0.1, 0.3]), 0.2, 0.05, 0.12
+    s = math.hypot(st_, sv)
+    z = (delta - gap) / s
+    d = tunelab.stopping_distribution(np.zeros(2), gap, delta, noise_std=(st_, sv))
+    np.testing.assert_allclose(d.pmf, [ndtr(-z[0]), ndtr(z[0]) * ndtr(-z[1])], rtol=1e-14)
+    np.testing.assert_allclose(d.p_never, ndtr(z[0]) * ndtr(z[1]), rtol=1e-14)
+
+
+def test_summaries_and_reliability():
+    d = tunelab.stopping_distribution(TRAIN, TRAIN + GAPS["convex"], 0.05, noise_std=0.004)
+    e = np.arange(1, 61)
+    stopped = d.pmf.sum()
+    assert d.mean == pytest.approx((e * d.pmf).sum() / stopped, rel=1e-12)
+    assert d.std == pytest.approx(math.sqrt(((e - d.mean) ** 2 * d.pmf).sum() / stopped), rel=1e-12)
+    cdf = np.cumsum(d.pmf)
+    for lv, q in zip(d.quantile_levels, d.quantiles):
+        assert cdf[int(q) - 1] >= lv * (1 - 1e-12) and (q == 1 or cdf[int(q) - 2] < lv)
+    es = d.ideal_epoch
+    assert d.reliability(3) == pytest.approx(d.pmf[es - 4 : es + 3].sum(), rel=1e-14)
+    assert d.reliability(0) <= d.reliability(1) <= d.reliability(100) == pytest.approx(stopped)
+    # never crossing: the right answer is "do not stop" -> reliability = p_never
+    never = tunelab.stopping_distribution(TRAIN, TRAIN + GAPS["linear"], 0.5, noise_std=0.01)
+    assert never.ideal_epoch is None and never.reliability(5) == never.p_never
+    assert math.isinf(tunelab.stopping_distribution(TRAIN, TRAIN + GAPS["linear"], 0.5, noise_std=0.0).quantile(0.5))
+
+
+def test_curves_as_callables():
+    arrays = tunelab.stopping_distribution(TRAIN, TRAIN + GAPS["convex"], 0.05, noise_std=0.01)
+    vec = tunelab.stopping_distribution(lambda e: 1 / e, lambda e: 1 / e + 2e-4 * e**1.5, 0.05, noise_std=0.01, n_epochs=60)
+    scalar = tunelab.stopping_distribution(TRAIN, lambda e: 1 / e + 2e-4 * math.pow(e, 1.5), 0.05, noise_std=0.01)
+    np.testing.assert_allclose(vec.pmf, arrays.pmf, rtol=1e-12)
+    np.testing.assert_allclose(scalar.pmf, arrays.pmf, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# Monte Carlo of the gap rule
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name,delta,noise",
+    [("convex", 0.05, 0.004), ("linear", 0.06, (0.005, 0.01)), ("saturating", 0.08, 0.006)],
+)
+def test_monte_carlo_matches_exact_law_tv(name, delta, noise):
+    """n_rep = 10^6: total variation to the exact law below 0.005 (the issue's bound; the
+    expected TV here is ~ sum_e sqrt(p_e / n) sqrt(2 / pi) / 2 ~ 0.001-0.003), and every bin
+    within 5 binomial standard errors."""
+    gap = GAPS[name]
+    ex = tunelab.stopping_distribution(TRAIN, TRAIN + gap, delta, noise_std=noise)
+    mc = tunelab.stopping_distribution(TRAIN, TRAIN + gap, delta, noise_std=noise, method="monte_carlo", n_rep=10**6, rng=7)
+    assert _tv(mc.pmf, mc.p_never, ex.pmf, ex.p_never) < 0.005
+    se = np.sqrt(ex.pmf * (1 - ex.pmf) / 10**6) + 1e-7
+    assert np.all(np.abs(mc.pmf - ex.pmf) <= 5 * se)
+    assert abs(mc.reliability(3) - ex.reliability(3)) <= 5 * mc.reliability_se(3) + 1e-7
+
+
+@given(
+    gap=finite_arrays(st.integers(1, 40), lo=-0.2, hi=0.2),
+    delta=st.floats(-0.1, 0.1),
+    sigma=st.sampled_from([0.0, 0.01, 0.1, 1.0]),
+    rho=st.sampled_from([0.0, 0.5, -0.3, 0.95]),
+    seed=seeds,
+)
+def test_monte_carlo_equals_numpy_reference(gap, delta, sigma, rho, seed):
+    """Counts equal the vectorised NumPy reference's, which draws the same Philox numbers
+    (uniforms: bit-identical; normals: equal to ~1e-13, so a comparison could flip only for a
+    draw within 1e-13 of the threshold -- probability ~1e-10 per test, accepted)."""
+    n_rep = 300
+    key = kernel_key(seed)
+    d = tunelab.stopping_distribution(
+        np.zeros_like(gap), gap, delta, noise_std=(0.0, sigma), method="monte_carlo", rho=rho, n_rep=n_rep, rng=seed
+    )
+    counts = ref.stopping_distribution(gap, delta, sigma, method="monte_carlo", rho=rho, n_rep=n_rep, key=key)
+    np.testing.assert_array_equal(np.round(d.pmf * n_rep).astype(np.int64), counts[:-1])
+    assert round(d.p_never * n_rep) == counts[-1]
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.6])
+def test_monte_carlo_bit_identical_threads_and_executors(rho):
+    kw = dict(noise_std=0.01, method="monte_carlo", rho=rho, n_rep=50_000, rng=3)
+    args = (TRAIN, TRAIN + GAPS["convex"], 0.05)
+    one = tunelab.stopping_distribution(*args, num_threads=1, **kw)
+    two = tunelab.stopping_distribution(*args, num_threads=2, **kw)
+    with cf.ThreadPoolExecutor(2) as ex:
+        pooled = tunelab.stopping_distribution(*args, executor=ex, **kw)
+    mapped = tunelab.stopping_distribution(*args, executor=map, progress=True, **kw)
+    for other in (two, pooled, mapped):
+        np.testing.assert_array_equal(other.pmf, one.pmf)
+        assert other.p_never == one.p_never
+
+
+def test_ar1_with_rho_to_zero_matches_independent_noise():
+    """rho = 1e-9 runs the AR(1) (normal) kernel; its law must match the exact independent law
+    (every bin within 5 SE) and the rho = 0 (uniform) kernel's within 5 SE of the difference."""
+    n = 400_000
+    args = (TRAIN, TRAIN + GAPS["convex"], 0.05)
+    ex = tunelab.stopping_distribution(*args, noise_std=0.004)
+    tiny = tunelab.stopping_distribution(*args, noise_std=0.004, method="monte_carlo", rho=1e-9, n_rep=n, rng=11)
+    zero = tunelab.stopping_distribution(*args, noise_std=0.004, method="monte_carlo", rho=0.0, n_rep=n, rng=12)
+    se = np.sqrt(ex.pmf * (1 - ex.pmf) / n) + 1e-7
+    assert np.all(np.abs(tiny.pmf - ex.pmf) <= 5 * se)
+    assert np.all(np.abs(tiny.pmf - zero.pmf) <= 5 * np.sqrt(2) * se)
+    # ...and a clearly correlated noise does change the law (so the check above can fail)
+    corr = tunelab.stopping_distribution(*args, noise_std=0.004, method="monte_carlo", rho=0.9, n_rep=n, rng=11)
+    assert _tv(corr.pmf, corr.p_never, ex.pmf, ex.p_never) > 0.05
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.9, -0.7])
+def test_ar1_two_epoch_horizon_matches_bivariate_normal(rho):
+    """Two epochs: (eps1, eps2) is bivariate normal with correlation rho, so with z_e =
+    (delta - G(e)) / sigma: P(E^=1) = Phi(-z1), p_never = Phi2(z1, z2; rho),
+    P(E^=2) = Phi(z1) - Phi2(z1, z2; rho). Tolerance 5 binomial SE (+ 1e-5 for the Genz
+    integration of multivariate_normal.cdf). The independent value Phi(z1) Phi(z2) is far
+    outside that band, so the check discriminates."""
+    gap, delta, noise = np.array([0.05, 0.12]), 0.1, (0.03, 0.04)
+    s = math.hypot(*noise)
+    z1, z2 = (delta - gap) / s
+    phi2 = stats.multivariate_normal(mean=[0, 0], cov=[[1, rho], [rho, 1]]).cdf([z1, z2])
+    expected = np.array([ndtr(-z1), ndtr(z1) - phi2, phi2])
+    n = 400_000
+    d = tunelab.stopping_distribution(np.zeros(2), gap, delta, noise_std=noise, method="monte_carlo", rho=rho, n_rep=n, rng=5)
+    got = np.append(d.pmf, d.p_never)
+    se = np.sqrt(expected * (1 - expected) / n)
+    assert np.all(np.abs(got - expected) <= 5 * se + 1e-5)
+    assert abs(ndtr(z1) * ndtr(z2) - phi2) > 20 * se[2]
+
+
+# --------------------------------------------------------------------------------------------
+# threshold selection
+
+
+def test_threshold_for_reliability_reaches_target_and_is_smallest():
+    train, val = TRAIN, TRAIN + GAPS["convex"]
+    ch = tunelab.threshold_for_reliability(train, val, noise_std=0.003, k=3, target=0.9)
+    assert ch.reached and ch.threshold is not None
+    d = tunelab.stopping_distribution(train, val, ch.threshold, noise_std=0.003)
+    assert d.reliability(3) >= 0.9 and d.reliability(3) == pytest.approx(ch.reliability)
+    assert d.ideal_epoch == ch.ideal_epoch and ch.ideal_epoch > 4
+    # just below, the target is missed (the bisection's bracket)
+    below = tunelab.stopping_distribution(train, val, ch.threshold - 1e-9, noise_std=0.003)
+    assert below.reliability(3) < 0.9
+    # the reference's brute-force scan (fine grid + segment ends) finds it within its grid step
+    r = ref.threshold_for_reliability(GAPS["convex"], 0.003 * math.sqrt(2), k=3, target=0.9)
+    step = (GAPS["convex"].max() - GAPS["convex"][:4].max()) / 2049
+    assert r - step <= ch.threshold <= r + 1e-12
+    # the reliability is a sawtooth in delta; every scanned point before the answer misses
+    assert np.all(ch.reliabilities[ch.thresholds < ch.threshold] < 0.9)
+
+
+def test_threshold_for_reliability_says_when_none_does():
+    ch = tunelab.threshold_for_reliability(TRAIN, TRAIN + GAPS["convex"], noise_std=0.05, k=1, target=0.99)
+    assert not ch.reached and ch.threshold is None
+    assert "no threshold" in ch.message and ch.best_reliability < 0.99
+    assert ch.best_reliability == pytest.approx(ch.reliabilities.max())
+    assert ref.threshold_for_reliability(GAPS["convex"], 0.05 * math.sqrt(2), k=1, target=0.99) is None
+    flat = tunelab.threshold_for_reliability(TRAIN, TRAIN + 0.01, noise_std=0.01, k=1, target=0.5)
+    assert not flat.reached and "never rises" in flat.message
+
+
+# --------------------------------------------------------------------------------------------
+# patience (Keras EarlyStopping)
+
+KERAS_CURVE = np.array([1.0, 0.9, 0.95, 0.85, 0.86, 0.87, 0.88, 0.7, 0.71, 0.72])
+
+
+@pytest.mark.parametrize(
+    "patience,min_delta,restore_best,stop,restored",
+    [
+        # e2 improves, e3 wait 1, e4 improves (0.85 < 0.9), e5 wait 1, e6 wait 2 -> stop; best e4
+        (2, 0.0, True, 6, 4),
+        (2, 0.0, False, 6, 6),
+        # min_delta 0.06: e2 (0.96 < 1.0) improves; e3 (1.01) wait 1; e4 (0.91 < 0.9? no) wait 2 -> stop
+        (2, 0.06, True, 4, 2),
+        # patience 4: e4 best, e5..e7 wait 1..3, e8 (0.7) improves, e9 1, e10 2: runs out unstopped
+        (4, 0.0, True, None, 8),
+        (4, 0.0, False, None, 10),
+    ],
+)
+def test_patience_follows_keras_semantics_noise_free(patience, min_delta, restore_best, stop, restored):
+    """Hand-traced Keras 3 EarlyStopping on a fixed curve (noise_std=0)."""
+    r = tunelab.patience_stopping(
+        KERAS_CURVE, patience=patience, min_delta=min_delta, noise_std=0.0, restore_best=restore_best, n_rep=10
+    )
+    if stop is None:
+        assert r.p_not_stopped == 1.0 and r.expected_epochs == 10
+    else:
+        assert r.stop_pmf[stop - 1] == 1.0 and r.expected_epochs == stop
+    assert r.restored_pmf[restored - 1] == 1.0
+    assert r.regret == pytest.approx(KERAS_CURVE[restored - 1] - KERAS_CURVE.min())
+    assert r.best_epoch == 8
+
+
+@given(
+    val=finite_arrays(st.integers(1, 40), lo=-1.0, hi=1.0),
+    patience=st.integers(1, 6),
+    min_delta=st.sampled_from([0.0, 0.01, 0.2]),
+    sigma=st.sampled_from([0.0, 0.05, 0.5]),
+    rho=st.sampled_from([0.0, 0.7]),
+    restore_best=st.booleans(),
+    seed=seeds,
+)
+def test_patience_equals_numpy_reference(val, patience, min_delta, sigma, rho, restore_best, seed):
+    """Counts equal the vectorised reference's (same Philox normals; see the gap-rule test for
+    the ~1e-13 normal agreement)."""
+    n_rep = 200
+    r = tunelab.patience_stopping(
+        val, patience=patience, min_delta=min_delta, noise_std=sigma, rho=rho, restore_best=restore_best, n_rep=n_rep,
+        rng=seed,
+    )
+    stop, restored = ref.patience_stopping(
+        val, patience=patience, min_delta=min_delta, sigma=sigma, rho=rho, restore_best=restore_best, n_rep=n_rep,
+        key=kernel_key(seed),
+    )
+    np.testing.assert_array_equal(np.round(r.stop_pmf * n_rep).astype(np.int64), stop[:-1])
+    assert round(r.p_not_stopped * n_rep) == stop[-1]
+    np.testing.assert_array_equal(np.round(r.restored_pmf * n_rep).astype(np.int64), restored)
+    gaps = val - val.min()
+    assert r.regret == pytest.approx((restored * gaps).sum() / n_rep, rel=1e-12, abs=1e-15)
+
+
+def test_patience_mode_max_is_mode_min_of_the_negated_curve():
+    v = 0.5 + 0.3 * (1 - np.exp(-EP / 10)) - 0.002 * EP
+    a = tunelab.patience_stopping(v, patience=4, min_delta=0.001, mode="max", noise_std=0.02, n_rep=5000, rng=2)
+    b = tunelab.patience_stopping(-v, patience=4, min_delta=0.001, mode="min", noise_std=0.02, n_rep=5000, rng=2)
+    np.testing.assert_array_equal(a.stop_pmf, b.stop_pmf)
+    np.testing.assert_array_equal(a.restored_pmf, b.restored_pmf)
+    assert a.regret == b.regret and a.regret > 0 and a.best_epoch == b.best_epoch == int(np.argmax(v)) + 1
+
+
+def test_patience_regret_standard_error_and_bit_identity():
+    """The regret's SE is sd/sqrt(n) of the per-replica regret; 4 independent seeds agree
+    within 5 SE of their differences; threads, executors and chunkings give identical bits."""
+    v = 1 / EP + 0.003 * EP
+    kw = dict(patience=3, noise_std=0.03, rho=0.3, n_rep=60_000)
+    one = tunelab.patience_stopping(v, rng=1, num_threads=1, **kw)
+    two = tunelab.patience_stopping(v, rng=1, num_threads=2, **kw)
+    with cf.ThreadPoolExecutor(2) as ex:
+        pooled = tunelab.patience_stopping(v, rng=1, executor=ex, **kw)
+    for other in (two, pooled):
+        np.testing.assert_array_equal(other.stop_pmf, one.stop_pmf)
+        np.testing.assert_array_equal(other.restored_pmf, one.restored_pmf)
+        assert other.regret == one.regret
+    g = v - v.min()
+    sd = math.sqrt((one.restored_pmf * (g - one.regret) ** 2).sum() * kw["n_rep"] / (kw["n_rep"] - 1))
+    assert one.regret_se == pytest.approx(sd / math.sqrt(kw["n_rep"]), rel=1e-9)
+    others = [tunelab.patience_stopping(v, rng=s, **kw) for s in (2, 3)]
+    for o in others:
+        assert abs(o.regret - one.regret) <= 5 * math.hypot(o.regret_se, one.regret_se)
+        assert abs(o.expected_epochs - one.expected_epochs) <= 5 * math.hypot(o.expected_epochs_se, one.expected_epochs_se)
+
+
+def test_patience_through_a_forkserver_pool():
+    v = 1 / EP + 0.003 * EP
+    local = tunelab.patience_stopping(v, patience=3, noise_std=0.03, n_rep=20_000, rng=9)
+    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as ex:
+        remote = tunelab.patience_stopping(v, patience=3, noise_std=0.03, n_rep=20_000, rng=9, executor=ex)
+    np.testing.assert_array_equal(remote.restored_pmf, local.restored_pmf)
+
+
+def test_patience_tradeoff_rows_are_patience_stopping_runs():
+    v = 1 / EP + 0.003 * EP
+    t = tunelab.patience_tradeoff(v, patience=[1, 3, 8], min_delta=[0.0, 0.01], noise_std=0.03, n_rep=20_000, rng=4)
+    assert t.patience.tolist() == [1, 3, 8, 1, 3, 8] and t.min_delta.tolist() == [0.0] * 3 + [0.01] * 3
+    single = tunelab.patience_stopping(v, patience=8, min_delta=0.01, noise_std=0.03, n_rep=20_000, rng=4)
+    assert t.regret[5] == single.regret and t.expected_epochs[5] == single.expected_epochs
+    # more patience: more epochs spent (common random numbers make this hold replica by replica)
+    assert np.all(np.diff(t.expected_epochs[:3]) > 0)
+    rows = ref.patience_tradeoff(
+        v, patiences=[1, 3, 8], min_deltas=[0.0, 0.01], sigma=0.03, rho=0.0, restore_best=True, n_rep=2000, key=kernel_key(4)
+    )
+    small = tunelab.patience_tradeoff(v, patience=[1, 3, 8], min_delta=[0.0, 0.01], noise_std=0.03, n_rep=2000, rng=4)
+    np.testing.assert_allclose(small.expected_epochs, rows[:, 2], rtol=1e-12)
+    np.testing.assert_allclose(small.regret, rows[:, 3], rtol=1e-12, atol=1e-15)
+    frame = t.to_frame()
+    assert list(frame.columns[:3]) == ["patience", "min_delta", "expected_epochs"] and len(frame) == 6
+
+
+def test_frames_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = tunelab.stopping_distribution(TRAIN, TRAIN + GAPS["convex"], 0.05, noise_std=0.004)
+    assert list(d.to_frame().columns) == ["epoch", "pmf", "gap"]
+    ch = tunelab.threshold_for_reliability(TRAIN, TRAIN + GAPS["convex"], noise_std=0.003, k=3, target=0.9)
+    p = tunelab.patience_stopping(1 / EP + 0.003 * EP, patience=3, noise_std=0.03, n_rep=2000, rng=0)
+    assert list(p.to_frame().columns) == ["epoch", "val_loss", "stop_pmf", "restored_pmf"]
+    t = tunelab.patience_tradeoff(1 / EP + 0.003 * EP, patience=[1, 2], noise_std=0.03, n_rep=2000, rng=0)
+    for obj in (d, ch, p, t):
+        ax = obj.plot()
+        ax.figure.savefig(tmp_path / f"{type(obj).__name__}.png")
+        plt.close(ax.figure)
+        assert type(obj).__name__ in repr(obj)
+
+
+# --------------------------------------------------------------------------------------------
+# refusals
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(train_loss=np.ones(5)), ValueError, "same length"),
+        (dict(val_loss=np.array([1.0, np.nan] + [1.0] * 4)), ValueError, "val_loss"),
+        (dict(train_loss=np.array([np.inf] + [1.0] * 5)), ValueError, "train_loss"),
+        (dict(noise_std=-0.1), ValueError, "noise_std"),
+        (dict(noise_std=(0.1, -0.1)), ValueError, "noise_std"),
+        (dict(noise_std=(0.1, 0.2, 0.3)), TypeError, "noise_std"),
+        (dict(noise_std="a"), TypeError, "noise_std"),
+        (dict(rho=1.0, method="monte_carlo"), ValueError, "rho"),
+        (dict(rho=-1.5, method="monte_carlo"), ValueError, "rho"),
+        (dict(rho=0.5), ValueError, "rho"),  # method="exact" with correlated noise
+        (dict(n_rep=0, method="monte_carlo"), ValueError, "n_rep"),
+        (dict(method="bootstrap"), ValueError, "method"),
+        (dict(threshold=float("nan")), ValueError, "threshold"),
+        (dict(num_threads=0), ValueError, "num_threads"),
+        (dict(rng="seed", method="monte_carlo"), TypeError, "rng"),
+        (dict(executor=42, method="monte_carlo"), TypeError, "executor"),
+        (dict(train_loss=np.ones((2, 3))), ValueError, "train_loss"),
+    ],
+)
+def test_stopping_distribution_refusals(kwargs, exc, match):
+    args = dict(train_loss=np.ones(6), val_loss=np.ones(6), threshold=0.1, noise_std=0.1)
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        tunelab.stopping_distribution(**args)
+
+
+def test_callable_curves_need_a_horizon():
+    with pytest.raises(ValueError, match="n_epochs"):
+        tunelab.stopping_distribution(lambda e: e, lambda e: e, 0.1, noise_std=0.1)
+    with pytest.raises(ValueError, match="n_epochs"):
+        tunelab.stopping_distribution(lambda e: e, lambda e: e, 0.1, noise_std=0.1, n_epochs=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(patience=0), ValueError, "patience"),
+        (dict(patience=1.5), TypeError, "patience"),
+        (dict(n_rep=0), ValueError, "n_rep"),
+        (dict(min_delta=-0.1), ValueError, "min_delta"),
+        (dict(noise_std=-1.0), ValueError, "noise_std"),
+        (dict(rho=1.0), ValueError, "rho"),
+        (dict(mode="auto"), ValueError, "mode"),
+        (dict(restore_best=1), TypeError, "restore_best"),
+        (dict(val_loss=np.array([1.0, np.nan])), ValueError, "val_loss"),
+        (dict(num_threads=-1), ValueError, "num_threads"),
+    ],
+)
+def test_patience_refusals(kwargs, exc, match):
+    args = dict(val_loss=np.ones(6), patience=2, noise_std=0.1, n_rep=10)
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        tunelab.patience_stopping(**args)
+
+
+def test_tradeoff_and_threshold_refusals():
+    with pytest.raises(ValueError, match="patience"):
+        tunelab.patience_tradeoff(np.ones(6), patience=[1, 0], noise_std=0.1, n_rep=10)
+    with pytest.raises(ValueError, match="min_delta"):
+        tunelab.patience_tradeoff(np.ones(6), patience=[1], min_delta=[-1.0], noise_std=0.1, n_rep=10)
+    with pytest.raises(ValueError, match="at least one"):
+        tunelab.patience_tradeoff(np.ones(6), patience=[], noise_std=0.1, n_rep=10)
+    g = np.linspace(0, 1, 10)
+    with pytest.raises(ValueError, match="target"):
+        tunelab.threshold_for_reliability(np.zeros(10), g, noise_std=0.1, k=1, target=1.5)
+    with pytest.raises(ValueError, match="k"):
+        tunelab.threshold_for_reliability(np.zeros(10), g, noise_std=0.1, k=-1, target=0.5)
+    with pytest.raises(ValueError, match="bounds"):
+        tunelab.threshold_for_reliability(np.zeros(10), g, noise_std=0.1, k=1, target=0.5, bounds=(0.5, 0.1))
+    with pytest.raises(ValueError, match="same length"):
+        tunelab.threshold_for_reliability(np.zeros(9), g, noise_std=0.1, k=1, target=0.5)
+    d = tunelab.stopping_distribution(np.zeros(10), g, 0.5, noise_std=0.1)
+    with pytest.raises(ValueError, match="k"):
+        d.reliability(-1)
+    with pytest.raises(ValueError, match="level"):
+        d.quantile(0.0)
