@@ -19,6 +19,10 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
 
 from . import reference
 from .rng import standard_normal, uniform
+from . import optim
+from .optim import effective_lr
+from .quadratic import QuadraticResult, simulate_quadratic, steady_state_loss
+from .search import Grid, LogUniform, SearchResult, Uniform, grid_search, random_search
 
 __version__ = "0.1.0"
 
@@ -34,6 +38,17 @@ __all__ = [
     "reference",
     "standard_normal",
     "uniform",
+    "optim",
+    "effective_lr",
+    "simulate_quadratic",
+    "steady_state_loss",
+    "QuadraticResult",
+    "Grid",
+    "Uniform",
+    "LogUniform",
+    "grid_search",
+    "random_search",
+    "SearchResult",
 ]
 
 

@@ -7,5 +7,8 @@ written for clarity, not speed.
 from __future__ import annotations
 
 from .rng import philox4x32_10, standard_normal, uniform
+from . import optim
+from .optim import effective_lr
+from .quadratic import simulate_quadratic, steady_state_loss
 
-__all__ = ["philox4x32_10", "standard_normal", "uniform"]
+__all__ = ["philox4x32_10", "standard_normal", "uniform", "optim", "effective_lr", "simulate_quadratic", "steady_state_loss"]
