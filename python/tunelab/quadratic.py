@@ -74,8 +74,7 @@ def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> Any:
         raise ValueError("noise_var must be finite and >= 0")
     e = eta[..., None]
     stable = np.all(e * hv < 2.0, axis=-1)
-    with np.errstate(divide="ignore"):
-        terms = np.where(e * hv < 2.0, 1.0 / np.maximum(2.0 - e * hv, 1e-300), np.inf).sum(axis=-1)
+    terms = np.where(e * hv < 2.0, 1.0 / np.maximum(2.0 - e * hv, 1e-300), 0.0).sum(axis=-1)
     out = np.where(stable, eta * s2 / (2.0 * B) * terms, np.inf)
     return float(out) if out.ndim == 0 else out
 
