@@ -21,8 +21,8 @@ from . import reference
 from .rng import standard_normal, uniform
 from . import optim
 from .optim import effective_lr
-from .quadratic import QuadraticResult, simulate_quadratic, steady_state_loss
-from .search import Grid, LogUniform, SearchResult, Uniform, grid_search, random_search
+from .quadratic import QuadraticResult, accumulation_study, simulate_quadratic, steady_state_loss
+from .search import Grid, LogUniform, SearchResult, Uniform, clipping_study, grid_search, random_search
 
 __version__ = "0.1.0"
 
@@ -49,6 +49,8 @@ __all__ = [
     "grid_search",
     "random_search",
     "SearchResult",
+    "accumulation_study",
+    "clipping_study",
 ]
 
 

@@ -138,7 +138,7 @@ class SearchResult(Result):
         names = list(self.params)
         s = np.where(np.isfinite(self.scores), self.scores, np.nan)
         if self.shape is not None and len(names) == 2:
-            x, y = (np.asarray(self.space[k].grid(self.shape[i])) for i, k in enumerate(names))
+            x, y = (_finite_axis(np.asarray(self.space[k].grid(self.shape[i]), dtype=float)) for i, k in enumerate(names))
             z = s.reshape(self.shape).T
             positive = np.nanmin(z) > 0 if np.isfinite(z).any() else False
             from matplotlib.colors import LogNorm
@@ -160,9 +160,27 @@ class SearchResult(Result):
         ax.set_xlabel(names[0])
         if len(names) > 1:
             ax.set_ylabel(names[1])
-            ax.plot([self.best[names[0]]], [self.best[names[1]]], "r*", ms=14, label="best")
+            if self.shape is not None and len(names) == 2:
+                for i, k in enumerate(names):
+                    if np.isinf(np.asarray(self.space[k].grid(self.shape[i]), dtype=float)).any():
+                        (ax.set_xlabel if i == 0 else ax.set_ylabel)(f"{k} (last row/column: inf)")
+            bx, by = (float(self.best[k]) for k in names[:2])
+            if self.shape is not None:
+                bx, by = (float(_finite_axis(np.asarray(self.space[k].grid(self.shape[i]), dtype=float))[
+                    list(np.asarray(self.space[k].grid(self.shape[i]), dtype=float)).index(v)])
+                    for i, (k, v) in enumerate(zip(names[:2], (bx, by))))
+            ax.plot([bx], [by], "r*", ms=14, label="best")
             ax.legend()
         return ax
+
+
+def _finite_axis(v: np.ndarray) -> np.ndarray:
+    """Grid values with +inf (e.g. 'no clipping') drawn one step beyond the largest finite value."""
+    if not np.isinf(v).any():
+        return v
+    f = v[np.isfinite(v)]
+    top = f.max() * (f.max() / f.min()) ** (1 / max(f.size - 1, 1)) if f.size > 1 and f.min() > 0 else f.max() + 1
+    return np.where(np.isinf(v), top, v)
 
 
 def _looks_log(v: np.ndarray) -> bool:
