@@ -7,6 +7,8 @@ void bind_rng(py::module_& m);
 void bind_stream(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_quadratic(py::module_& m);
+void bind_curvature(py::module_& m);
+void bind_lr_range(py::module_& m);
 }  // namespace tunelab::bind
 
 PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
@@ -18,4 +20,6 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
   tb::bind_stream(m);
   tb::bind_optim(m);
   tb::bind_quadratic(m);
+  tb::bind_curvature(m);
+  tb::bind_lr_range(m);
 }

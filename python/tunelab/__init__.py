@@ -23,6 +23,15 @@ from . import optim
 from .optim import effective_lr
 from .quadratic import QuadraticResult, accumulation_study, simulate_quadratic, steady_state_loss
 from .search import Grid, LogUniform, SearchResult, Uniform, clipping_study, grid_search, random_search
+from .curvature import (
+    EigenResult,
+    HutchinsonResult,
+    gd_quadratic,
+    hutchinson_trace,
+    stability_bound,
+    top_eigenvalue,
+)
+from .lr_range import LRFinderResult, LRRangeResult, lr_finder, lr_range_test, lr_range_test_quadratic
 
 __version__ = "0.1.0"
 
@@ -51,6 +60,17 @@ __all__ = [
     "SearchResult",
     "accumulation_study",
     "clipping_study",
+    "EigenResult",
+    "HutchinsonResult",
+    "top_eigenvalue",
+    "stability_bound",
+    "gd_quadratic",
+    "hutchinson_trace",
+    "LRRangeResult",
+    "LRFinderResult",
+    "lr_range_test",
+    "lr_range_test_quadratic",
+    "lr_finder",
 ]
 
 

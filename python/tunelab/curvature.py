@@ -1,0 +1,393 @@
+"""Curvature and stability: the top eigenvalue of a Hessian, ``2/λ_max``, GD on quadratics,
+Hutchinson's trace estimator.
+
+Gradient descent on ``f(x) = ½ xᵀHx`` is the linear map ``x ← (I − αH)x``; for a positive
+semi-definite ``H`` it converges iff ``α < 2/λ_max(H)`` (SCIENCE.md §1). ``top_eigenvalue``
+estimates ``λ_max`` from matrix-vector products alone (for a network: Hessian-vector
+products), so it works on a dense matrix, a stack of matrices or any matvec callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._chunks import run_chunks
+from ._random import RNGLike, kernel_key
+from ._results import Result
+from ._stats import Moments
+from ._threads import resolve_num_threads
+from ._validation import as_array, check_callable, check_choice, check_int, check_real
+
+__all__ = [
+    "EigenResult",
+    "HutchinsonResult",
+    "top_eigenvalue",
+    "stability_bound",
+    "gd_quadratic",
+    "hutchinson_trace",
+]
+
+#: Relative tolerance of the symmetry check: ``max|A − Aᵀ| ≤ SYM_TOL · max|A|``.
+SYM_TOL = 1e-8
+
+_METHODS = {"power": 0, "lanczos": 1}
+_WHICH = {"LA": 0, "LM": 1}
+_REORTH = {"full": 0, "selective": 1}
+
+
+@dataclass(frozen=True, repr=False)
+class EigenResult(Result):
+    """The top eigenpair found by :func:`top_eigenvalue`.
+
+    For a stack of ``m`` matrices every field has a leading ``m`` axis.
+
+    Attributes
+    ----------
+    value : float or ndarray (m,)
+        The eigenvalue estimate (a Rayleigh quotient / Ritz value).
+    vector : ndarray (n,) or (m, n)
+        Its unit eigenvector estimate (sign arbitrary).
+    n_iter : int or ndarray (m,)
+        Matrix-vector products used.
+    converged : bool or ndarray (m,)
+        Whether the stopping test was met within ``max_iter``.
+    residual : float or ndarray (m,)
+        ``‖A v − value·v‖`` (for a symmetric ``A`` an eigenvalue lies within it of ``value``).
+    """
+
+    value: Any
+    vector: np.ndarray
+    n_iter: Any
+    converged: Any
+    residual: Any
+
+
+@dataclass(frozen=True, repr=False)
+class HutchinsonResult(Result):
+    """Hutchinson's trace estimate.
+
+    Attributes
+    ----------
+    estimate : float
+        Mean of ``zᵀAz`` over the probes.
+    stderr : float
+        Its standard error, ``sqrt(s²/N)`` with ``s²`` the sample variance of the probes.
+    n_samples : int
+        Number of probes ``N``.
+    variance : float
+        Sample variance of one probe (for Rademacher probes its expectation is
+        ``2(‖A‖_F² − Σᵢ A_ii²)``).
+    """
+
+    estimate: float
+    stderr: float
+    n_samples: int
+    variance: float
+
+
+# ---------------------------------------------------------------------------------------------
+def _options(method: str, which: str, reorth: str, tol: Any, max_iter: Any) -> tuple[int, int, int, float, int]:
+    m = _METHODS[check_choice("method", method, _METHODS)]
+    w = _WHICH[check_choice("which", which, _WHICH)]
+    r = _REORTH[check_choice("reorth", reorth, _REORTH)]
+    tol = check_real("tol", tol, minimum=0.0, strict_min=True)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    return m, w, r, tol, max_iter
+
+
+class _CheckedMatVec:
+    """Wrap a user's matvec: any array-like of shape ``(n,)`` (or ``(n, 1)``) back, finite."""
+
+    def __init__(self, fn: Callable[[np.ndarray], Any], n: int, name: str) -> None:
+        self.fn, self.n, self.name = fn, n, name
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = self.fn(x)
+        try:
+            y = np.asarray(out, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{self.name} (the matvec callable) must return an array-like of floats; got "
+                f"{type(out).__name__} ({exc})"
+            ) from None
+        if y.shape == (self.n, 1):
+            y = y[:, 0]
+        if y.shape != (self.n,):
+            raise ValueError(f"{self.name} (the matvec callable) must return shape ({self.n},); got {y.shape}")
+        if not np.isfinite(y).all():
+            raise ValueError(f"{self.name} (the matvec callable) returned non-finite values (NaN or inf)")
+        return np.ascontiguousarray(y)
+
+
+def _square(A: Any, name: str, ndim: tuple[int, ...] = (2, 3)) -> np.ndarray:
+    arr = as_array(A, name, ndim=ndim, finite=False)
+    if arr.shape[-1] != arr.shape[-2]:
+        raise ValueError(f"{name} must be square (n, n) or a stack (m, n, n); got shape {arr.shape}")
+    return arr
+
+
+def top_eigenvalue(
+    A: Any,
+    *,
+    n: int | None = None,
+    method: str = "power",
+    which: str = "LA",
+    tol: float = 1e-8,
+    max_iter: int = 1000,
+    reorth: str = "full",
+    rng: RNGLike = None,
+    num_threads: int | None = None,
+) -> EigenResult:
+    """The top eigenvalue of a symmetric matrix, a stack of them, or a matvec callable.
+
+    Parameters
+    ----------
+    A : array_like (n, n) or (m, n, n), or callable
+        A symmetric matrix (``max|A − Aᵀ| ≤ 1e-8·max|A|``; it is used as given, in float64),
+        a stack of ``m`` of them (solved in parallel, one result each), or a callable
+        ``A(v) -> A @ v`` taking a float64 array of shape ``(n,)`` and returning any array-like
+        of that shape (NumPy, a CPU PyTorch tensor, a Hessian-vector product, ...).
+    n : int, optional
+        The dimension; required when ``A`` is a callable (must match ``A`` otherwise).
+    method : {"power", "lanczos"}
+        Power iteration (one matvec per step, converges like ``(λ₂/λ₁)^k``) or Lanczos
+        (Krylov subspace; converges like ``1/T_k(1 + 2γ)`` with ``γ = (λ₁ − λ₂)/(λ₂ − λ_n)``,
+        so it needs far fewer matvecs when the gap is small).
+    which : {"LA", "LM"}
+        Largest algebraic eigenvalue ``λ_max`` (default; what the stability bound needs) or
+        largest magnitude (scipy.sparse.linalg.eigsh's names).
+    tol : float
+        Stop when the residual ``‖Av − θv‖ ≤ tol · ‖A‖̂`` where ``‖A‖̂`` is the running estimate of
+        the spectral norm (``‖Av‖`` for power iteration, ``max|θᵢ|`` of the Ritz values for
+        Lanczos): ARPACK's criterion. For a symmetric ``A`` it bounds the eigenvalue error by
+        the residual, and by ``residual²/gap`` once the eigenvalue is isolated.
+    max_iter : int
+        Power: steps per run (``which="LA"`` on an indefinite matrix may need two runs).
+        Lanczos: the largest Krylov dimension (capped at ``n``); the basis is stored, so memory
+        is ``8·n·k`` bytes after ``k`` steps.
+    reorth : {"full", "selective"}
+        Lanczos reorthogonalisation: against every basis vector (twice), or only against
+        converged Ritz vectors (Parlett & Scott 1979), cheaper per step for long runs.
+    rng : None, int, SeedSequence or Generator
+        Seeds the random start vector (SPEC 7). The start vector depends only on the key and
+        ``n``, so matrix ``i`` of a stack gives bit for bit the result of ``A[i]`` alone.
+    num_threads : int, optional
+        OpenMP threads (dense: over row blocks of the matvec; stack: over the matrices). The
+        result does not depend on it.
+
+    Returns
+    -------
+    EigenResult
+        ``value, vector, n_iter, converged, residual`` (leading ``m`` axis for a stack).
+
+    Notes
+    -----
+    Power iteration (von Mises 1929) ``v ← Av/‖Av‖`` with the Rayleigh quotient ``θ = vᵀAv``
+    converges to the eigenvalue of largest *magnitude*. For ``which="LA"`` the top *algebraic*
+    one is obtained by a shift: if the first run converges to ``θ ≥ 0`` that is ``λ_max``;
+    otherwise (``θ < 0``, or no convergence, as with a ``±μ`` pair) a second run from a fresh
+    random vector iterates on ``B = A + νI`` with ``ν ≈ ‖A‖₂`` (the largest ``‖Av‖`` seen),
+    whose eigenvalues ``λᵢ + ν ≥ 0`` make ``λ_max + ν`` dominant; ``n_iter`` counts both runs.
+    Lanczos (Lanczos 1950; Golub & Van Loan, *Matrix Computations*, §10.1) returns the Ritz
+    value of the tridiagonal ``T_k`` that is algebraically largest (``"LA"``) or largest in
+    magnitude (``"LM"``) directly, so it needs no shift; its residual is recomputed with one
+    extra matvec at the end (counted in ``n_iter``).
+    """
+    m_, w_, r_, tol, max_iter = _options(method, which, reorth, tol, max_iter)
+    threads = resolve_num_threads(num_threads)
+    if callable(A) and not isinstance(A, np.ndarray):
+        if n is None:
+            raise TypeError("n must be given when A is a matvec callable")
+        n = check_int("n", n, minimum=1)
+        key = kernel_key(rng)
+        value, vec, it, conv, res = _core.top_eigen_callable(
+            _CheckedMatVec(A, n, "A"), n, m_, w_, r_, tol, max_iter, key
+        )
+        return EigenResult(float(value), vec, int(it), bool(conv), float(res))
+    arr = _square(A, "A")
+    if n is not None and check_int("n", n, minimum=1) != arr.shape[-1]:
+        raise ValueError(f"n must match A's size {arr.shape[-1]}; got {n}")
+    key = kernel_key(rng)
+    if arr.ndim == 2:
+        value, vec, it, conv, res = _core.top_eigen_dense(arr, m_, w_, r_, tol, max_iter, key, threads, SYM_TOL)
+        return EigenResult(float(value), vec, int(it), bool(conv), float(res))
+    value, vec, it, conv, res = _core.top_eigen_stack(arr, m_, w_, r_, tol, max_iter, key, threads, SYM_TOL)
+    return EigenResult(value, vec, it, conv, res)
+
+
+def stability_bound(A: Any, **kwargs: Any) -> Any:
+    """The largest stable learning rate of gradient descent on ``½ xᵀAx``: ``2/λ_max(A)``.
+
+    GD is ``x ← (I − αA)x``, which contracts every eigendirection iff ``|1 − αλᵢ| < 1``, i.e.
+    (for positive semi-definite ``A``) iff ``α < 2/λ_max``. Along an eigenvector of a negative
+    eigenvalue GD diverges at every rate, and with ``λ_max ≤ 0`` there is no positive bound:
+    both are refused.
+
+    Parameters
+    ----------
+    A : array_like (n, n) or (m, n, n), or callable
+        As in :func:`top_eigenvalue` (a stack gives an array of bounds).
+    **kwargs
+        Passed to :func:`top_eigenvalue` (``n``, ``method``, ``tol``, ``max_iter``, ``rng``, ...;
+        ``which`` is fixed to ``"LA"``).
+
+    Returns
+    -------
+    float or ndarray (m,)
+    """
+    if "which" in kwargs:
+        raise TypeError("which is fixed to 'LA' by stability_bound")
+    res = top_eigenvalue(A, **kwargs)
+    value = np.asarray(res.value, dtype=float)
+    if not np.all(res.converged):
+        raise ValueError(
+            f"top_eigenvalue did not converge within max_iter={kwargs.get('max_iter', 1000)}; "
+            "raise max_iter or use method='lanczos'"
+        )
+    if np.any(value <= 0):
+        raise ValueError(
+            f"A must have a positive top eigenvalue for a stability bound; got lambda_max = {value.min():.6g} <= 0"
+        )
+    bound = 2.0 / value
+    return float(bound) if bound.ndim == 0 else bound
+
+
+def gd_quadratic(H: Any, x0: Any, lrs: Any, steps: int, *, num_threads: int | None = None) -> np.ndarray:
+    """Loss trajectories of gradient descent on ``f(x) = ½ xᵀHx`` for many learning rates.
+
+    ``x_{t+1} = x_t − α H x_t`` from the same ``x0`` for every ``α`` in ``lrs``, computed in C++
+    with OpenMP over the rates. In the eigenbasis ``f(x_t) = ½ Σᵢ λᵢ (1 − αλᵢ)^{2t} cᵢ²``, so
+    the losses decay for ``α < 2/λ_max`` and grow geometrically for ``α > 2/λ_max`` (given a
+    component along the top eigenvector).
+
+    Parameters
+    ----------
+    H : array_like (n, n)
+        Symmetric matrix.
+    x0 : array_like (n,)
+        Start point.
+    lrs : array_like (L,)
+        Learning rates (any finite reals).
+    steps : int
+        Number of GD steps (``>= 0``).
+    num_threads : int, optional
+        OpenMP threads; the result does not depend on it.
+
+    Returns
+    -------
+    ndarray (L, steps + 1)
+        ``f(x_t)`` for ``t = 0..steps``. A trajectory that overflows never crashes: from its
+        first non-finite loss on, every loss is ``+inf`` (``-inf`` if the last finite loss was
+        negative, which only an indefinite ``H`` allows).
+    """
+    H = _square(H, "H", ndim=(2,))
+    x0 = as_array(x0, "x0", ndim=1)
+    if x0.shape[0] != H.shape[0]:
+        raise ValueError(f"x0 must have shape ({H.shape[0]},) to match H; got {x0.shape}")
+    lrs = as_array(lrs, "lrs", ndim=1)
+    steps = check_int("steps", steps, minimum=0)
+    return _core.gd_quadratic(H, x0, lrs, steps, resolve_num_threads(num_threads), SYM_TOL)
+
+
+# ---------------------------------------------------------------------------------------------
+_GRAIN = 64
+
+
+def _dense_probes(first: int, count: int, num_threads: int, *, A: np.ndarray, key: int) -> np.ndarray:
+    return _core.hutchinson_dense(A, key, first, count, num_threads)
+
+
+def _callable_probes(first: int, count: int, num_threads: int, *, matvec: Any, n: int, key: int) -> np.ndarray:
+    z = _core.rademacher(n, key, first, count, num_threads)
+    return np.array([z[i] @ matvec(z[i]) for i in range(count)], dtype=np.float64)
+
+
+def hutchinson_trace(
+    A: Any,
+    n_samples: int,
+    *,
+    n: int | None = None,
+    rng: RNGLike = None,
+    num_threads: int | None = None,
+    executor: Any = None,
+    progress: bool = False,
+    chunk_size: int | None = None,
+) -> HutchinsonResult:
+    """Hutchinson's stochastic trace estimator with its standard error.
+
+    ``tr(A) ≈ (1/N) Σ_k z_kᵀ A z_k`` with Rademacher probes ``z_k ∈ {±1}ⁿ`` (Hutchinson 1989;
+    for a Hessian, the trace PyHessian reports, Yao et al. 2020). The estimator is unbiased;
+    with Rademacher probes one term has variance ``2(‖A‖_F² − Σᵢ A_ii²)``, the smallest of any
+    i.i.d. probe distribution.
+
+    Parameters
+    ----------
+    A : array_like (n, n), or callable
+        A symmetric matrix, or a matvec callable ``A(v) -> A @ v`` (then ``n`` is required).
+    n_samples : int
+        Number of probes ``N >= 2``.
+    n : int, optional
+        Dimension, for a callable.
+    rng : None, int, SeedSequence or Generator
+        Seed (SPEC 7). Probe ``k`` draws its signs from stream ``k`` of the key.
+    num_threads : int, optional
+        OpenMP threads per chunk (dense: over probes).
+    executor : Executor or map-like callable, optional
+        Run chunks of probes there (see ``tunelab._chunks``); a callable ``A`` must then be
+        picklable for process pools.
+    progress : bool
+        Show a progress bar (tqdm).
+    chunk_size : int, optional
+        Probes per chunk (rounded up to a multiple of 64); default adaptive. The result does not
+        depend on it.
+
+    Returns
+    -------
+    HutchinsonResult
+        ``estimate``, ``stderr``, ``n_samples``, ``variance``. Probes are reduced in fixed
+        blocks of 64 with Chan et al.'s merge, so the result is bit-identical for any thread
+        count, chunking or executor.
+    """
+    n_samples = check_int("n_samples", n_samples, minimum=2)
+    if callable(A) and not isinstance(A, np.ndarray):
+        if n is None:
+            raise TypeError("n must be given when A is a matvec callable")
+        n = check_int("n", n, minimum=1)
+        key = kernel_key(rng)
+        task: Any = partial(_callable_probes, matvec=_CheckedMatVec(A, n, "A"), n=n, key=key)
+    else:
+        arr = _square(A, "A", ndim=(2,))
+        if n is not None and check_int("n", n, minimum=1) != arr.shape[0]:
+            raise ValueError(f"n must match A's size {arr.shape[0]}; got {n}")
+        max_asym, max_abs, finite = _core.check_symmetric(arr)
+        if not finite:
+            raise ValueError("A must contain only finite values (no NaN or inf)")
+        if max_asym > SYM_TOL * max_abs:
+            raise ValueError(f"A must be symmetric: max|A - A.T| = {max_asym:.3g} exceeds {SYM_TOL} * max|A|")
+        key = kernel_key(rng)
+        task = partial(_dense_probes, A=arr, key=key)
+    moments = Moments(grain=_GRAIN)
+    run_chunks(
+        task,
+        n_samples,
+        lambda first, count, values: moments.add(values),
+        grain=_GRAIN,
+        chunk_size=chunk_size,
+        executor=executor,
+        progress=progress,
+        desc="hutchinson_trace",
+        num_threads=num_threads,
+    )
+    return HutchinsonResult(
+        estimate=float(moments.mean),
+        stderr=float(moments.sem),
+        n_samples=n_samples,
+        variance=float(moments.var),
+    )
+
