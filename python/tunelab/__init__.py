@@ -23,6 +23,7 @@ from . import optim
 from .optim import effective_lr
 from .quadratic import QuadraticResult, accumulation_study, simulate_quadratic, steady_state_loss
 from .search import Grid, LogUniform, SearchResult, Uniform, clipping_study, grid_search, random_search
+from .weight_decay import weight_decay_study
 from .curvature import (
     EigenResult,
     HutchinsonResult,
@@ -60,6 +61,7 @@ __all__ = [
     "SearchResult",
     "accumulation_study",
     "clipping_study",
+    "weight_decay_study",
     "EigenResult",
     "HutchinsonResult",
     "top_eigenvalue",
