@@ -5,6 +5,8 @@
 namespace tunelab::bind {
 void bind_rng(py::module_& m);
 void bind_stream(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_quadratic(py::module_& m);
 void bind_curvature(py::module_& m);
 void bind_lr_range(py::module_& m);
 void bind_rank(py::module_& m);
@@ -20,6 +22,8 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
   m.def("max_threads", &tunelab::max_threads, "The number of threads num_threads=None uses.");
   tb::bind_rng(m);
   tb::bind_stream(m);
+  tb::bind_optim(m);
+  tb::bind_quadratic(m);
   tb::bind_curvature(m);
   tb::bind_lr_range(m);
   tb::bind_rank(m);

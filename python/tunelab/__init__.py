@@ -19,6 +19,11 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
 
 from . import reference
 from .rng import standard_normal, uniform
+from . import optim
+from .optim import effective_lr
+from .quadratic import QuadraticResult, accumulation_study, simulate_quadratic, steady_state_loss
+from .search import Grid, LogUniform, SearchResult, Uniform, clipping_study, grid_search, random_search
+from .weight_decay import weight_decay_study
 from .curvature import (
     EigenResult,
     HutchinsonResult,
@@ -66,6 +71,20 @@ __all__ = [
     "reference",
     "standard_normal",
     "uniform",
+    "optim",
+    "effective_lr",
+    "simulate_quadratic",
+    "steady_state_loss",
+    "QuadraticResult",
+    "Grid",
+    "Uniform",
+    "LogUniform",
+    "grid_search",
+    "random_search",
+    "SearchResult",
+    "accumulation_study",
+    "clipping_study",
+    "weight_decay_study",
     "EigenResult",
     "HutchinsonResult",
     "top_eigenvalue",

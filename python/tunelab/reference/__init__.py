@@ -6,10 +6,12 @@ written for clarity, not speed. Each area's module lists its names in ``__all__`
 
 from __future__ import annotations
 
-from . import curvature, early_stop, lr_range, rank, rng, scaling, transfer
+from . import curvature, early_stop, lr_range, optim, quadratic, rank, rng, scaling, transfer
 from .curvature import *  # noqa: F403
 from .early_stop import *  # noqa: F403
 from .lr_range import *  # noqa: F403
+from .optim import effective_lr  # the optimizers stay namespaced: reference.optim.SGD, ...
+from .quadratic import *  # noqa: F403
 from .rank import *  # noqa: F403
 from .rng import *  # noqa: F403
 from .scaling import *  # noqa: F403
@@ -23,4 +25,7 @@ __all__ = [
     *rank.__all__,
     *transfer.__all__,
     *early_stop.__all__,
+    "optim",
+    "effective_lr",
+    *quadratic.__all__,
 ]

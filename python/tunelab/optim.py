@@ -1,0 +1,432 @@
+"""Batched optimizers: ``R`` replicas of ``d`` parameters stepped at once, in place.
+
+Each optimizer holds an ``(R, d)`` parameter array (float32 or float64, updated in place) and
+its state; every hyperparameter is a scalar or an ``(R,)`` array (one value per replica), so
+thousands of configurations train side by side in one OpenMP kernel call. The update rules are
+PyTorch's, line by line (``torch.optim.SGD``, ``torch.optim.Adam``, ``torch.optim.AdamW``,
+single-tensor path, and ``torch.nn.utils.clip_grad_norm_`` applied to each replica's row).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._results import Result, get_axes
+from ._threads import resolve_num_threads
+
+__all__ = ["SGD", "Adam", "AdamW", "StepInfo", "effective_lr"]
+
+CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_: coef = max_norm / (total_norm + 1e-6)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class StepInfo(Result):
+    """What one batched step did, per replica.
+
+    Attributes
+    ----------
+    grad_norm : ndarray, shape (R,)
+        Euclidean norm of each replica's gradient before clipping (what ``clip_grad_norm_``
+        returns); NaN or inf where the gradient was not finite.
+    effective_lr : ndarray, shape (R,)
+        ``lr * min(1, max_grad_norm / (grad_norm + 1e-6))``: the rate the (clipped) gradient
+        was actually applied with; 0 where the replica was skipped.
+    skipped : ndarray of bool, shape (R,)
+        Replicas whose gradient was not finite: nothing of theirs was updated.
+    """
+
+    grad_norm: np.ndarray
+    effective_lr: np.ndarray
+    skipped: np.ndarray
+
+    def plot(self, ax: Any = None) -> Any:
+        """Scatter of the effective learning rate against the gradient norm."""
+        ax = get_axes(ax)
+        ax.scatter(self.grad_norm, self.effective_lr, s=8)
+        ax.set_xscale("log")
+        ax.set_xlabel("gradient norm ‖g‖")
+        ax.set_ylabel("effective learning rate")
+        return ax
+
+
+def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> np.ndarray:
+    """Effective learning rate under global-norm clipping, ``α_eff = α · min(1, c/‖g‖)``.
+
+    Parameters
+    ----------
+    lr : float or array_like
+        Learning rate ``α`` (>= 0).
+    max_grad_norm : float, array_like or None
+        Clipping threshold ``c`` (> 0; ``inf`` or ``None``: no clipping).
+    grad_norm : float or array_like
+        Gradient norm ``‖g‖`` before clipping (>= 0).
+
+    Returns
+    -------
+    ndarray
+        ``α · min(1, c / (‖g‖ + 1e-6))``, broadcast over the inputs. The ``1e-6`` is the guard
+        ``torch.nn.utils.clip_grad_norm_`` adds, so this is exactly the rate PyTorch (and
+        ``tunelab.optim``) apply; it differs from ``α · min(1, c/‖g‖)`` only for ``‖g‖``
+        within about ``1e-6`` of ``c``.
+
+    Notes
+    -----
+    Clipping rescales the gradient, ``g ← g · min(1, c/‖g‖)`` (Pascanu, Mikolov & Bengio,
+    "On the difficulty of training recurrent neural networks", ICML 2013), so for SGD the step
+    is ``α_eff · g``: the rate and the threshold are coupled and must be tuned together.
+    """
+    a = np.asarray(lr, dtype=np.float64)
+    n = np.asarray(grad_norm, dtype=np.float64)
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError("lr must be finite and >= 0")
+    if np.any(np.isnan(n)) or np.any(n < 0):
+        raise ValueError("grad_norm must be >= 0 (no NaN)")
+    if max_grad_norm is None:
+        return np.broadcast_to(a, np.broadcast_shapes(a.shape, n.shape)).copy()
+    c = np.asarray(max_grad_norm, dtype=np.float64)
+    if np.any(np.isnan(c)) or np.any(c <= 0):
+        raise ValueError("max_grad_norm must be > 0 (inf: no clipping)")
+    with np.errstate(invalid="ignore"):
+        coef = np.minimum(1.0, c / (n + CLIP_EPS))
+    coef = np.where(np.isinf(c), 1.0, coef)
+    return a * coef
+
+
+def _check_params(params: Any) -> np.ndarray:
+    if not isinstance(params, np.ndarray):
+        raise TypeError(
+            f"params must be a numpy.ndarray of float32 or float64 (it is updated in place); got {type(params).__name__}"
+        )
+    if params.dtype not in (np.float32, np.float64):
+        raise TypeError(f"params must have dtype float32 or float64 (it is updated in place); got {params.dtype}")
+    if params.ndim != 2:
+        raise ValueError(f"params must have shape (R, d); got shape {params.shape}")
+    if not params.flags.c_contiguous:
+        raise ValueError("params must be C-contiguous (it is updated in place; pass np.ascontiguousarray(params))")
+    if not params.flags.writeable:
+        raise ValueError("params must be writeable (it is updated in place)")
+    if not np.all(np.isfinite(params)):
+        raise ValueError("params must contain only finite values")
+    return params
+
+
+def per_replica(
+    name: str,
+    value: Any,
+    R: int,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_inf: bool = False,
+) -> np.ndarray:
+    """``value`` (a scalar or an ``(R,)`` array) as a contiguous float64 ``(R,)`` array within bounds."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number or an (R,) array; got bool")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number or an (R,) array; got {type(value).__name__}") from None
+    if arr.ndim == 0:
+        arr = np.full(R, float(arr))
+    elif arr.shape != (R,):
+        raise ValueError(f"{name} must be a scalar or have shape (R,) = ({R},); got shape {arr.shape}")
+    else:
+        arr = np.ascontiguousarray(arr)
+    if np.any(np.isnan(arr)) or (not allow_inf and not np.all(np.isfinite(arr))):
+        raise ValueError(f"{name} must be finite (no NaN{'' if allow_inf else ' or inf'})")
+    if low is not None and np.any(arr <= low if low_open else arr < low):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}; got min {arr.min()}")
+    if high is not None and np.any(arr >= high if high_open else arr > high):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}; got max {arr.max()}")
+    return arr
+
+
+class _Hyper:
+    """A per-replica hyperparameter: reads give the ``(R,)`` float64 array, writes validate."""
+
+    def __init__(self, **bounds: Any) -> None:
+        self.bounds = bounds
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj._hyper[self.name]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if self.name == "max_grad_norm" and value is None:
+            obj._hyper[self.name] = None
+            return
+        obj._hyper[self.name] = per_replica(self.name, value, obj.params.shape[0], **self.bounds)
+
+
+class _Optimizer:
+    kind = ""
+    lr = _Hyper(low=0.0)
+    weight_decay = _Hyper(low=0.0)
+    max_grad_norm = _Hyper(low=0.0, low_open=True, allow_inf=True)
+
+    def __init__(self, params: np.ndarray, *, num_threads: int | None) -> None:
+        self.params = _check_params(params)
+        self._hyper: dict[str, Any] = {}
+        self.steps = np.zeros(params.shape[0], dtype=np.int64)
+        self.num_threads = num_threads
+        resolve_num_threads(num_threads)
+
+    @property
+    def num_replicas(self) -> int:
+        """``R``, the number of replicas (rows of ``params``)."""
+        return int(self.params.shape[0])
+
+    def _grads(self, grads: Any) -> np.ndarray:
+        if isinstance(grads, np.ndarray) and grads.dtype == self.params.dtype and grads.flags.c_contiguous:
+            g = grads
+        else:
+            try:
+                g = np.asarray(grads)
+            except Exception as exc:
+                raise ValueError(f"grads could not be converted to an array: {exc}") from None
+            if g.dtype.kind not in "biuf":
+                raise TypeError(f"grads must be a real numeric array; got dtype {g.dtype}")
+            g = np.ascontiguousarray(g, dtype=self.params.dtype)
+        if g.shape != self.params.shape:
+            raise ValueError(f"grads must have the shape of params {self.params.shape}; got {g.shape}")
+        return g
+
+    def _call(self, grads: Any, state1: Any, state2: Any, **kw: Any) -> StepInfo:
+        g = self._grads(grads)
+        fn = _core.optim_step_float32 if self.params.dtype == np.float32 else _core.optim_step_float64
+        h = self._hyper
+        norm, eff, skipped = fn(
+            self.kind, self.params, g, state1, state2, self.steps, h["lr"],
+            kw.get("momentum"), kw.get("dampening"), kw.get("beta1"), kw.get("beta2"), kw.get("eps"),
+            h["weight_decay"], h["max_grad_norm"], kw.get("nesterov", False), resolve_num_threads(self.num_threads),
+        )  # fmt: skip
+        return StepInfo(norm, eff, skipped)
+
+    def __repr__(self) -> str:
+        R, d = self.params.shape
+        hp = ", ".join(
+            f"{k}={'None' if v is None else (f'{v[0]:g}' if np.all(v == v[0]) else 'per-replica')}"
+            for k, v in self._hyper.items()
+        )
+        return f"{type(self).__name__}(R={R}, d={d}, dtype={self.params.dtype}, {hp})"
+
+
+class SGD(_Optimizer):
+    r"""Stochastic gradient descent on ``R`` replicas at once, as ``torch.optim.SGD``.
+
+    Per replica ``r`` and step (``g`` the gradient row, ``w`` the parameter row):
+
+    .. code-block:: text
+
+        c = min(1, max_grad_norm / (‖g‖ + 1e-6)); g ← c·g      # clip_grad_norm_ (if max_grad_norm)
+        g ← g + weight_decay·w                                  # coupled (L2) weight decay
+        if momentum ≠ 0:
+            b ← g                         on the replica's first step (PyTorch's clone)
+            b ← momentum·b + (1 − dampening)·g   afterwards
+            g ← g + momentum·b  if nesterov else  b
+        w ← w − lr·g
+
+    Parameters
+    ----------
+    params : ndarray, shape (R, d), float32 or float64
+        Parameters, updated in place (C-contiguous, writeable; never copied).
+    lr, momentum, dampening, weight_decay : float or ndarray of shape (R,)
+        One value per replica or one for all: ``lr >= 0``, ``0 <= momentum < 1``,
+        ``0 <= dampening <= 1``, ``weight_decay >= 0``.
+    nesterov : bool
+        Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``, as PyTorch).
+    max_grad_norm : float, ndarray of shape (R,) or None
+        Global-norm clipping threshold per replica (``inf``: no clipping for that replica).
+    num_threads : int, optional
+        OpenMP threads (default: OpenMP's default). Results do not depend on it.
+
+    Attributes
+    ----------
+    params : ndarray
+        The array given (same object).
+    momentum_buffer : ndarray or None
+        ``(R, d)`` buffers of the parameters' dtype (``None`` when every momentum is 0).
+    steps : ndarray of int64, shape (R,)
+        Steps taken per replica (a skipped replica does not advance).
+
+    Notes
+    -----
+    Element arithmetic is done in the parameters' dtype with each scalar rounded once to it,
+    as PyTorch does; the gradient norm is accumulated in float64. A replica whose gradient is
+    not finite is skipped (see :class:`StepInfo`). References: Robbins & Monro (1951);
+    Polyak (1964) for momentum; Sutskever et al., ICML 2013 for the Nesterov form PyTorch uses.
+    """
+
+    kind = "sgd"
+    momentum = _Hyper(low=0.0, high=1.0, high_open=True)
+    dampening = _Hyper(low=0.0, high=1.0)
+
+    def __init__(
+        self,
+        params: np.ndarray,
+        *,
+        lr: Any = 1e-3,
+        momentum: Any = 0.0,
+        dampening: Any = 0.0,
+        weight_decay: Any = 0.0,
+        nesterov: bool = False,
+        max_grad_norm: Any = None,
+        num_threads: int | None = None,
+    ) -> None:
+        super().__init__(params, num_threads=num_threads)
+        self.lr = lr
+        self.momentum = momentum
+        self.dampening = dampening
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False; got {type(nesterov).__name__}")
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (np.any(self.momentum <= 0) or np.any(self.dampening != 0)):
+            raise ValueError("nesterov needs momentum > 0 and dampening = 0 for every replica")
+        self.momentum_buffer = np.zeros_like(params) if np.any(self.momentum != 0) else None
+
+    def step(self, grads: Any) -> StepInfo:
+        """Apply one step with ``grads`` (shape ``(R, d)``; not modified) and return a :class:`StepInfo`."""
+        if self.momentum_buffer is None and np.any(self.momentum != 0):
+            self.momentum_buffer = np.zeros_like(self.params)  # momentum was raised after construction
+        return self._call(
+            grads, self.momentum_buffer, None, momentum=self.momentum, dampening=self.dampening, nesterov=self.nesterov
+        )
+
+
+class Adam(_Optimizer):
+    r"""Adam on ``R`` replicas at once, as ``torch.optim.Adam`` (``weight_decay`` = L2 penalty).
+
+    Per replica and step, with ``t`` the replica's step count after the increment:
+
+    .. code-block:: text
+
+        c = min(1, max_grad_norm / (‖g‖ + 1e-6)); g ← c·g      # clip_grad_norm_ (if max_grad_norm)
+        g ← g + weight_decay·w                                  # L2: the decay enters the moments
+        m ← lerp(m, g, 1 − β₁)            # = β₁·m + (1 − β₁)·g (torch.lerp's formula)
+        v ← β₂·v + (1 − β₂)·g²
+        w ← w − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + eps)   # eps outside the square root
+
+    Parameters
+    ----------
+    params : ndarray, shape (R, d), float32 or float64
+        Parameters, updated in place.
+    lr, eps, weight_decay : float or ndarray of shape (R,)
+        ``lr >= 0``, ``eps > 0``, ``weight_decay >= 0``.
+    betas : (float or ndarray, float or ndarray)
+        ``(β₁, β₂)``, each in ``[0, 1)``, scalar or per replica.
+    max_grad_norm : float, ndarray of shape (R,) or None
+        Global-norm clipping per replica.
+    num_threads : int, optional
+        OpenMP threads; results do not depend on it.
+
+    Attributes
+    ----------
+    exp_avg, exp_avg_sq : ndarray, shape (R, d)
+        First and second moment estimates (PyTorch's state names).
+    steps : ndarray of int64, shape (R,)
+        Per-replica step count ``t`` (used for the bias corrections).
+
+    Notes
+    -----
+    Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015 (Algorithm 1 with
+    the ε placement PyTorch uses). With ``weight_decay`` the decay is added to the gradient and
+    therefore normalised by ``√v`` like the loss gradient: this is not weight decay in the sense
+    of Loshchilov & Hutter; see :class:`AdamW`.
+    """
+
+    kind = "adam"
+    eps = _Hyper(low=0.0, low_open=True)
+
+    def __init__(
+        self,
+        params: np.ndarray,
+        *,
+        lr: Any = 1e-3,
+        betas: tuple[Any, Any] = (0.9, 0.999),
+        eps: Any = 1e-8,
+        weight_decay: Any = 0.0,
+        max_grad_norm: Any = None,
+        num_threads: int | None = None,
+    ) -> None:
+        super().__init__(params, num_threads=num_threads)
+        self.lr = lr
+        self.betas = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.exp_avg = np.zeros_like(params)
+        self.exp_avg_sq = np.zeros_like(params)
+
+    @property
+    def betas(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(β₁, β₂)`` as two ``(R,)`` arrays."""
+        return self._hyper["beta1"], self._hyper["beta2"]
+
+    @betas.setter
+    def betas(self, value: Any) -> None:
+        if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0] == 2:
+            value = (value[0], value[1])
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2); got {value!r}")
+        R = self.num_replicas
+        b1 = per_replica("betas", value[0], R, low=0.0, high=1.0, high_open=True)
+        b2 = per_replica("betas", value[1], R, low=0.0, high=1.0, high_open=True)
+        self._hyper["beta1"], self._hyper["beta2"] = b1, b2
+
+    def step(self, grads: Any) -> StepInfo:
+        """Apply one step with ``grads`` (shape ``(R, d)``; not modified) and return a :class:`StepInfo`."""
+        h = self._hyper
+        return self._call(grads, self.exp_avg, self.exp_avg_sq, beta1=h["beta1"], beta2=h["beta2"], eps=h["eps"])
+
+
+class AdamW(Adam):
+    r"""AdamW on ``R`` replicas at once, as ``torch.optim.AdamW`` (decoupled weight decay).
+
+    Per replica and step:
+
+    .. code-block:: text
+
+        c = min(1, max_grad_norm / (‖g‖ + 1e-6)); g ← c·g      # clip_grad_norm_ (if max_grad_norm)
+        w ← w · (1 − lr·weight_decay)                           # decoupled decay, scaled by lr
+        m ← lerp(m, g, 1 − β₁);  v ← β₂·v + (1 − β₂)·g²         # moments of the loss gradient only
+        w ← w − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + eps)
+
+    Parameters and attributes are those of :class:`Adam` (PyTorch's default ``weight_decay``
+    for AdamW is 0.01).
+
+    Notes
+    -----
+    Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019. As in PyTorch the
+    decay is multiplied by the learning rate (the paper's schedule multiplier η_t is folded
+    into ``lr``).
+    """
+
+    kind = "adamw"
+
+    def __init__(
+        self,
+        params: np.ndarray,
+        *,
+        lr: Any = 1e-3,
+        betas: tuple[Any, Any] = (0.9, 0.999),
+        eps: Any = 1e-8,
+        weight_decay: Any = 1e-2,
+        max_grad_norm: Any = None,
+        num_threads: int | None = None,
+    ) -> None:
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm,
+            num_threads=num_threads,
+        )  # fmt: skip

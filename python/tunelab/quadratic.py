@@ -1,0 +1,498 @@
+"""The noisy-quadratic laboratory: many replicas of SGD / momentum / Adam / AdamW on a noisy
+diagonal quadratic, simulated in one fused kernel with the noise drawn inside it.
+
+On ``f(w) = ½ Σᵢ hᵢ wᵢ²`` with constant rate ``η`` and per-sample gradient noise of variance
+``s²`` averaged over a batch of ``B``, SGD's stationary expected loss is (SCIENCE.md §3)
+``E[L] = (η s² / 2B) · Σᵢ 1/(2 − η hᵢ)`` (:func:`steady_state_loss`); the simulation checks it,
+shows that accumulating ``A`` micro-batches of ``b`` is the same as one batch of ``A·b``, and
+serves as a cheap, exactly understood objective for hyperparameter searches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._chunks import run_chunks
+from ._random import RNGLike, kernel_key
+from ._results import Result, get_axes
+from ._stats import Moments
+from ._validation import as_array, check_choice, check_int, check_real
+from .optim import per_replica
+
+__all__ = ["simulate_quadratic", "steady_state_loss", "QuadraticResult", "accumulation_study", "AccumulationStudyResult"]
+
+GRAIN = 32  # replicas per statistics block (chunk boundaries are multiples of it)
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+NOISES = ("gaussian", "student_t")
+
+
+def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> Any:
+    """Stationary expected loss of constant-rate SGD on a noisy diagonal quadratic.
+
+    ``E[L] = (η s² / 2B) · Σᵢ 1 / (2 − η hᵢ)``
+
+    Parameters
+    ----------
+    h : array_like, shape (d,)
+        Curvatures ``hᵢ > 0`` of ``f(w) = ½ Σ hᵢ wᵢ²``.
+    lr : float or array_like
+        Learning rate ``η > 0``; broadcast with ``batch_size`` and ``noise_var``.
+    batch_size : float or array_like
+        Batch size ``B >= 1`` (with accumulation, ``B = A·b``).
+    noise_var : float or array_like
+        Per-sample gradient-noise variance ``s² >= 0`` (each coordinate).
+
+    Returns
+    -------
+    float or ndarray
+        ``E[L]``; ``inf`` where ``η hᵢ >= 2`` for some ``i`` (no stationary law: SGD diverges).
+
+    Notes
+    -----
+    Per coordinate, ``wᵢ ← (1 − η hᵢ) wᵢ − η ξᵢ`` with ``Var ξᵢ = s²/B`` is an AR(1) process with
+    stationary variance ``vᵢ = η s² / (B hᵢ (2 − η hᵢ))``, so ``E[L] = ½ Σ hᵢ vᵢ``. See e.g.
+    Mandt, Hoffman & Blei, "Stochastic Gradient Descent as Approximate Bayesian Inference",
+    JMLR 2017, and Zhang et al., "Which Algorithmic Choices Matter at Which Batch Sizes?
+    Insights From a Noisy Quadratic Model", NeurIPS 2019.
+    """
+    hv = as_array(h, "h", ndim=1)
+    if np.any(hv <= 0):
+        raise ValueError("h must be > 0 (the closed form needs a positive definite quadratic)")
+    eta = np.asarray(lr, dtype=np.float64)
+    B = np.asarray(batch_size, dtype=np.float64)
+    s2 = np.asarray(noise_var, dtype=np.float64)
+    if not np.all(np.isfinite(eta)) or np.any(eta <= 0):
+        raise ValueError("lr must be finite and > 0")
+    if not np.all(np.isfinite(B)) or np.any(B < 1):
+        raise ValueError("batch_size must be >= 1")
+    if not np.all(np.isfinite(s2)) or np.any(s2 < 0):
+        raise ValueError("noise_var must be finite and >= 0")
+    e = eta[..., None]
+    stable = np.all(e * hv < 2.0, axis=-1)
+    terms = np.where(e * hv < 2.0, 1.0 / np.maximum(2.0 - e * hv, 1e-300), 0.0).sum(axis=-1)
+    out = np.where(stable, eta * s2 / (2.0 * B) * terms, np.inf)
+    return float(out) if out.ndim == 0 else out
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class QuadraticResult(Result):
+    """Result of :func:`simulate_quadratic`.
+
+    Attributes
+    ----------
+    steps : ndarray of int, shape (K + 1,)
+        Recorded steps ``0, r, 2r, …`` (``r = record_every``).
+    loss_mean, loss_sem : ndarray, shape (K + 1,)
+        Mean loss over the replicas that did not diverge, and its standard error.
+    final_loss : ndarray, shape (R,)
+        Loss of each replica after the last step (``inf`` if it diverged).
+    diverged : ndarray of bool, shape (R,)
+        Replicas stopped because the loss became non-finite or exceeded ``max_loss``.
+    diverged_step : ndarray of int, shape (R,)
+        Step at which each replica diverged (-1: it did not).
+    mean_effective_lr : ndarray, shape (R,)
+        Each replica's effective learning rate ``α·min(1, c/(‖g‖+1e-6))`` averaged over its updates.
+    lr_steps : ndarray of int, shape (K,)
+        Ends of the windows of ``effective_lr_mean``: ``r, 2r, …``.
+    effective_lr_mean, effective_lr_sem : ndarray, shape (K,)
+        Effective learning rate averaged over each window of ``r`` updates, then over the
+        surviving replicas, and its standard error.
+    n_survivors : int
+        Replicas that did not diverge (the statistics are over them).
+    steady_state : float or None
+        :func:`steady_state_loss` when it applies (plain SGD, Gaussian noise, no clipping,
+        weight decay or momentum, one configuration for all replicas).
+    """
+
+    steps: np.ndarray
+    loss_mean: np.ndarray
+    loss_sem: np.ndarray
+    final_loss: np.ndarray
+    diverged: np.ndarray
+    diverged_step: np.ndarray
+    mean_effective_lr: np.ndarray
+    lr_steps: np.ndarray
+    effective_lr_mean: np.ndarray
+    effective_lr_sem: np.ndarray
+    n_survivors: int
+    steady_state: float | None
+
+    def final_mean(self) -> tuple[float, float]:
+        """Mean final loss over the surviving replicas and its standard error."""
+        x = self.final_loss[~self.diverged]
+        if x.size == 0:
+            return float("nan"), float("nan")
+        sem = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
+        return float(x.mean()), sem
+
+    def plot(self, ax: Any = None) -> Any:
+        """Mean loss ± 2 standard errors against the step (log scale), with the closed form."""
+        ax = get_axes(ax)
+        ax.plot(self.steps, self.loss_mean, label="mean loss (survivors)")
+        ax.fill_between(self.steps, self.loss_mean - 2 * self.loss_sem, self.loss_mean + 2 * self.loss_sem, alpha=0.3)
+        if self.steady_state is not None and np.isfinite(self.steady_state):
+            ax.axhline(self.steady_state, color="k", ls="--", label="steady state (closed form)")
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.set_title(f"{self.n_survivors}/{self.diverged.size} replicas did not diverge")
+        ax.legend()
+        return ax
+
+
+def _ints(name: str, value: Any, R: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu" or arr.dtype == bool:
+        raise TypeError(f"{name} must be an int or an (R,) array of ints; got dtype {arr.dtype}")
+    if arr.ndim == 0:
+        arr = np.full(R, int(arr), dtype=np.int64)
+    elif arr.shape != (R,):
+        raise ValueError(f"{name} must be an int or have shape (R,) = ({R},); got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    if np.any(arr < 1):
+        raise ValueError(f"{name} must be >= 1; got min {arr.min()}")
+    return arr
+
+
+def _rows(name: str, value: Any, R: int, d: int) -> np.ndarray:
+    if np.ndim(value) == 0:
+        v = as_array(np.reshape(value, 1), name)
+        return np.full((1, d), float(v[0]))
+    arr = as_array(value, name, ndim=(1, 2))
+    if arr.ndim == 1:
+        if arr.shape != (d,):
+            raise ValueError(f"{name} must be a scalar or have shape (d,) = ({d},) or (R, d); got shape {arr.shape}")
+        return arr.reshape(1, d)
+    if arr.shape != (R, d):
+        raise ValueError(f"{name} must have shape (d,) or (R, d) = ({R}, {d}); got shape {arr.shape}")
+    return arr
+
+
+def _chunk(first: int, count: int, num_threads: int, *, spec: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Run replicas ``first .. first + count - 1`` (module level: picklable for executors)."""
+    sl = slice(first, first + count)
+    h, x0 = spec["h"], spec["x0"]
+    p = spec["per_replica"]
+    mn = p["max_grad_norm"]
+    return _core.simulate_quadratic(
+        spec["optimizer"], spec["noise"], h if h.shape[0] == 1 else h[sl], x0 if x0.shape[0] == 1 else x0[sl],
+        p["lr"][sl], p["momentum"][sl], p["dampening"][sl], p["beta1"][sl], p["beta2"][sl], p["eps"][sl],
+        p["weight_decay"][sl], None if mn is None else mn[sl], p["noise_std"][sl], p["batch_size"][sl],
+        p["accum_steps"][sl], spec["nesterov"], spec["dof"], spec["steps"], spec["record_every"], GRAIN,
+        spec["max_loss"], spec["key"], first, count, num_threads,
+    )  # fmt: skip
+
+
+def simulate_quadratic(
+    h: Any,
+    *,
+    optimizer: str = "sgd",
+    lr: Any,
+    batch_size: Any = 1,
+    accum_steps: Any = 1,
+    noise_std: Any = 1.0,
+    steps: int,
+    replicas: int,
+    x0: Any = 1.0,
+    momentum: Any = None,
+    dampening: Any = 0.0,
+    nesterov: bool = False,
+    betas: tuple[Any, Any] = (0.9, 0.999),
+    eps: Any = 1e-8,
+    weight_decay: Any = 0.0,
+    max_grad_norm: Any = None,
+    noise: str = "gaussian",
+    dof: float = 3.0,
+    record_every: int | None = None,
+    max_loss: float | None = None,
+    rng: RNGLike = None,
+    num_threads: int | None = None,
+    executor: Any = None,
+    progress: bool = False,
+    chunk_size: int | None = None,
+) -> QuadraticResult:
+    r"""Train ``R`` replicas on the noisy quadratic ``½ Σ hᵢ wᵢ²`` and return loss statistics.
+
+    Each step of replica ``r`` forms the accumulated stochastic gradient
+
+    .. code-block:: text
+
+        g_i = h_i w_i + (1/A) Σ_{a<A} ξ_{a,i},   ξ_{a,i} = noise_std / √b · z_{a,i}
+
+    (``A = accum_steps`` micro-batches of ``b = batch_size`` samples; ``z`` standard noise), then
+    applies clipping and the update of :class:`tunelab.optim.SGD` / :class:`~tunelab.optim.Adam`
+    / :class:`~tunelab.optim.AdamW` (PyTorch's rules, in float64). The loss after each update is
+    checked: a replica whose loss is non-finite or above ``max_loss`` is stopped and flagged in
+    ``diverged``; it never enters the statistics (which are over the surviving replicas at every
+    recorded step), so a search over large rates simply scores it ``inf``.
+
+    Parameters
+    ----------
+    h : array_like, shape (d,) or (R, d)
+        Curvatures (any finite values; negative ones make the problem unbounded below).
+    optimizer : {"sgd", "momentum", "adam", "adamw"}
+        ``"momentum"`` is SGD with ``momentum=0.9`` by default.
+    lr, noise_std, momentum, dampening, eps, weight_decay, max_grad_norm : float or (R,) array
+        Per-replica hyperparameters (see :mod:`tunelab.optim`); ``noise_std`` is the standard
+        deviation ``s`` of one sample's gradient noise per coordinate.
+    batch_size, accum_steps : int or (R,) array of ints
+        Micro-batch size ``b`` and number ``A`` of micro-batches averaged per update.
+    steps : int
+        Updates per replica.
+    replicas : int
+        Number of replicas ``R``.
+    x0 : float or array_like, shape (d,) or (R, d)
+        Starting point (default: all ones).
+    nesterov : bool
+        Nesterov momentum (SGD).
+    betas : pair of float or (R,) arrays
+        Adam's ``(β₁, β₂)``.
+    noise : {"gaussian", "student_t"}
+        ``"gaussian"``: ``z`` is standard normal. The mean of ``b`` per-sample ``N(0, s²)``
+        noises is exactly ``N(0, s²/b)``, so one normal scaled by ``1/√b`` per coordinate and
+        micro-batch is exact in law, and ``A`` micro-batches of ``b`` give exactly the law of one
+        batch of ``A·b``. ``"student_t"``: ``z = T·√((ν−2)/ν)`` with ``T`` Student-t with
+        ``ν = dof`` degrees of freedom (unit variance; Bailey's polar method): the micro-batch
+        noise itself is modelled as heavy-tailed with variance ``s²/b`` (as observed for
+        minibatch gradients by Şimşekli, Sagun & Gürbüzbalaban, ICML 2019, and the setting of
+        Zhang et al., "Why are adaptive methods good for attention models?", NeurIPS 2020).
+        A true mean of ``b`` t-draws would tend to a normal; here accumulation ``A×b`` matches
+        one batch ``A·b`` in mean and variance but keeps heavier tails.
+    dof : float
+        Degrees of freedom ``ν > 2`` of the Student-t noise.
+    record_every : int, optional
+        Record the loss every this many steps (default ``max(1, steps // 100)``). Memory is
+        ``O(R + steps / record_every)``, independent of ``steps`` at a fixed number of records.
+    max_loss : float, optional
+        Divergence bound (default ``1e8 · max(1, max_r L(x0_r))``).
+    rng : None, int, SeedSequence or Generator
+        Seed (SPEC 7); one key per call. Replica ``r`` uses Philox stream ``r``, so the result is
+        bit-identical for any ``num_threads``, ``chunk_size`` or ``executor``.
+    num_threads : int, optional
+        OpenMP threads per chunk (default: all locally, 1 in executor workers).
+    executor : Executor or map-like callable, optional
+        Run chunks of replicas elsewhere (e.g. a process pool or dask); same result.
+    progress : bool
+        Show a progress bar (tqdm).
+    chunk_size : int, optional
+        Replicas per chunk (default adaptive).
+
+    Returns
+    -------
+    QuadraticResult
+    """
+    optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
+    noise = check_choice("noise", noise, NOISES)
+    hv = as_array(h, "h", ndim=(1, 2))
+    R = check_int("replicas", replicas, minimum=1)
+    steps = check_int("steps", steps, minimum=1)
+    d = hv.shape[-1]
+    if hv.ndim == 2 and hv.shape[0] != R:
+        raise ValueError(f"h must have shape (d,) or (R, d) = ({R}, {d}); got shape {hv.shape}")
+    h2 = hv.reshape(1, d) if hv.ndim == 1 else hv
+    x02 = _rows("x0", x0, R, d)
+    record_every = max(1, steps // 100) if record_every is None else check_int("record_every", record_every, minimum=1)
+    if record_every > steps:
+        raise ValueError(f"record_every must be <= steps ({steps}); got {record_every}")
+    dof = check_real("dof", dof, minimum=2.0, strict_min=True)
+    if not isinstance(nesterov, (bool, np.bool_)):
+        raise TypeError(f"nesterov must be True or False; got {type(nesterov).__name__}")
+    if momentum is None:
+        momentum = 0.9 if optimizer == "momentum" else 0.0
+    if optimizer in ("adam", "adamw") and np.any(np.asarray(momentum) != 0):
+        raise ValueError("momentum applies to 'sgd' and 'momentum'; use betas for Adam")
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+    p = {
+        "lr": per_replica("lr", lr, R, low=0.0),
+        "momentum": per_replica("momentum", momentum, R, low=0.0, high=1.0, high_open=True),
+        "dampening": per_replica("dampening", dampening, R, low=0.0, high=1.0),
+        "beta1": per_replica("betas", betas[0], R, low=0.0, high=1.0, high_open=True),
+        "beta2": per_replica("betas", betas[1], R, low=0.0, high=1.0, high_open=True),
+        "eps": per_replica("eps", eps, R, low=0.0, low_open=True),
+        "weight_decay": per_replica("weight_decay", weight_decay, R, low=0.0),
+        "max_grad_norm": None
+        if max_grad_norm is None
+        else per_replica("max_grad_norm", max_grad_norm, R, low=0.0, low_open=True, allow_inf=True),
+        "noise_std": per_replica("noise_std", noise_std, R, low=0.0),
+        "batch_size": _ints("batch_size", batch_size, R),
+        "accum_steps": _ints("accum_steps", accum_steps, R),
+    }
+    if nesterov and (np.any(p["momentum"] <= 0) or np.any(p["dampening"] != 0)):
+        raise ValueError("nesterov needs momentum > 0 and dampening = 0 for every replica")
+    L0 = 0.5 * np.sum(h2 * x02 * x02, axis=1)
+    if max_loss is None:
+        max_loss = 1e8 * max(1.0, float(np.max(L0)))
+    else:
+        max_loss = check_real("max_loss", max_loss, minimum=0.0, strict_min=True)
+    spec = {
+        "optimizer": "sgd" if optimizer == "momentum" else optimizer,
+        "noise": noise,
+        "h": h2,
+        "x0": x02,
+        "per_replica": p,
+        "nesterov": bool(nesterov),
+        "dof": dof,
+        "steps": steps,
+        "record_every": record_every,
+        "max_loss": float(max_loss),
+        "key": kernel_key(rng),
+    }
+    K = steps // record_every
+    final = np.empty(R)
+    div = np.empty(R, dtype=bool)
+    div_step = np.empty(R, dtype=np.int64)
+    mean_lr = np.empty(R)
+    loss_m = Moments(grain=GRAIN)
+    lr_m = Moments(grain=GRAIN)
+
+    def consume(first: int, count: int, out: dict[str, np.ndarray]) -> None:
+        sl = slice(first, first + count)
+        final[sl], div[sl], div_step[sl], mean_lr[sl] = (
+            out["final_loss"], out["diverged"], out["diverged_step"], out["mean_lr"],
+        )  # fmt: skip
+        for b in range(out["loss_n"].shape[0]):  # blocks merged in global order
+            loss_m._merge(out["loss_n"][b], out["loss_mean"][b], out["loss_m2"][b])
+            lr_m._merge(out["lr_n"][b], out["lr_mean"][b], out["lr_m2"][b])
+
+    run_chunks(
+        partial(_chunk, spec=spec), R, consume, grain=GRAIN, chunk_size=chunk_size, executor=executor,
+        progress=progress, desc="simulate_quadratic", num_threads=num_threads,
+    )  # fmt: skip
+    n_surv = int(R - div.sum())
+    steady = None
+    uniform = all(
+        v is None or np.all(v == v[0]) for k, v in p.items() if k not in ("beta1", "beta2", "eps")
+    ) and hv.ndim == 1
+    if (
+        optimizer in ("sgd", "momentum") and noise == "gaussian" and p["max_grad_norm"] is None and uniform
+        and not np.any(p["momentum"]) and not np.any(p["weight_decay"]) and np.all(hv > 0) and p["lr"][0] > 0
+    ):  # fmt: skip
+        steady = steady_state_loss(
+            hv, p["lr"][0], p["batch_size"][0] * p["accum_steps"][0], p["noise_std"][0] ** 2
+        )
+    nan_k = np.full(K + 1, np.nan)
+    return QuadraticResult(
+        steps=np.arange(K + 1, dtype=np.int64) * record_every,
+        loss_mean=np.asarray(loss_m.mean, dtype=float) if n_surv else nan_k,
+        loss_sem=np.asarray(loss_m.sem, dtype=float) if n_surv else nan_k,
+        final_loss=final,
+        diverged=div,
+        diverged_step=div_step,
+        mean_effective_lr=mean_lr,
+        lr_steps=np.arange(1, K + 1, dtype=np.int64) * record_every,
+        effective_lr_mean=np.asarray(lr_m.mean, dtype=float) if n_surv else nan_k[:K],
+        effective_lr_sem=np.asarray(lr_m.sem, dtype=float) if n_surv else nan_k[:K],
+        n_survivors=n_surv,
+        steady_state=steady,
+    )
+
+
+# ---- the chapter's experiment: accumulation = large batch, steady state = closed form -----------
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class AccumulationStudyResult(Result):
+    """Result of :func:`accumulation_study`: one row per ``(h, η, A, b)`` setting.
+
+    Attributes
+    ----------
+    case : ndarray of int
+        Index of the curvature vector in ``hs``.
+    lr, accum_steps, micro_batch, batch : ndarray
+        ``η``, ``A``, ``b`` and ``B = A·b``.
+    theory : ndarray
+        :func:`steady_state_loss` at ``(h, η, B)``.
+    accum_mean, accum_sem : ndarray
+        Mean stationary loss (and SE) simulated with ``A`` micro-batches of ``b``.
+    batch_mean, batch_sem : ndarray
+        The same with one batch of ``A·b``.
+    z_accum, z_batch, z_diff : ndarray
+        ``(accum − theory)/SE``, ``(batch − theory)/SE`` and ``(accum − batch)/√(SE₁² + SE₂²)``.
+    hs : list of ndarray
+        The curvature vectors.
+    """
+
+    case: np.ndarray
+    lr: np.ndarray
+    accum_steps: np.ndarray
+    micro_batch: np.ndarray
+    batch: np.ndarray
+    theory: np.ndarray
+    accum_mean: np.ndarray
+    accum_sem: np.ndarray
+    batch_mean: np.ndarray
+    batch_sem: np.ndarray
+    z_accum: np.ndarray
+    z_batch: np.ndarray
+    z_diff: np.ndarray
+    hs: list
+
+    def plot(self, ax: Any = None) -> Any:
+        """Simulated steady state (both ways, ± 2 SE) against the closed form, log-log."""
+        ax = get_axes(ax)
+        ax.errorbar(self.theory, self.accum_mean, yerr=2 * self.accum_sem, fmt="o", label="A micro-batches of b")
+        ax.errorbar(self.theory * 1.03, self.batch_mean, yerr=2 * self.batch_sem, fmt="s", mfc="none",
+                    label="one batch of A·b")  # fmt: skip
+        lo, hi = self.theory.min() * 0.8, self.theory.max() * 1.2
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="closed form")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("closed form (η s²/2B) Σ 1/(2 − η hᵢ)")
+        ax.set_ylabel("simulated stationary loss")
+        ax.legend()
+        return ax
+
+
+def accumulation_study(
+    *,
+    hs: Any = None,
+    lrs: Any = (0.05, 0.2, 0.4),
+    splits: Any = ((4, 2), (2, 8)),
+    noise_std: float = 1.0,
+    replicas: int = 4000,
+    rng: RNGLike = 0,
+    num_threads: int | None = None,
+    executor: Any = None,
+) -> AccumulationStudyResult:
+    """Accumulation ``A×b`` vs one batch ``A·b``, and both vs the closed-form steady state.
+
+    For every curvature vector ``h`` in ``hs``, rate ``η`` in ``lrs`` (skipping unstable
+    ``η·max h >= 2``) and split ``(A, b)`` in ``splits``, runs ``replicas`` SGD replicas from
+    ``w = 0`` twice - accumulating ``A`` micro-batches of ``b``, and with one batch of ``A·b``
+    (independent noise) - for ``T`` steps with ``(1 − η min h)^{2T} < 1e-4`` (the transient is
+    then far below the standard error), and compares the mean final loss (SE = sample SD / √R)
+    with :func:`steady_state_loss`. Averaging ``A`` independent ``N(0, s²/b)`` micro-batch means
+    gives ``N(0, s²/(A b))``: the two are identical in law, so every ``|z|`` should be small.
+    """
+    hs = [np.array([1.0]), np.array([0.5, 1.0, 2.0, 4.0])] if hs is None else [np.asarray(h, float) for h in hs]
+    gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rows: dict[str, list[Any]] = {k: [] for k in ("case", "lr", "A", "b", "theory", "am", "as", "bm", "bs")}
+    for ci, h in enumerate(hs):
+        for lr in lrs:
+            if lr * h.max() >= 2:
+                continue
+            steps = int(np.ceil(np.log(1e-4) / (2 * np.log(abs(1 - lr * h.min())))))
+            for A, b in splits:
+                out = []
+                for acc, mb in ((A, b), (1, A * b)):
+                    r = simulate_quadratic(
+                        h, lr=lr, batch_size=mb, accum_steps=acc, noise_std=noise_std, steps=steps,
+                        replicas=replicas, x0=0.0, rng=gen, record_every=steps, num_threads=num_threads,
+                        executor=executor,
+                    )  # fmt: skip
+                    out.append(r.final_mean())
+                for k, v in zip(rows, (ci, lr, A, b, steady_state_loss(h, lr, A * b, noise_std**2), *out[0], *out[1])):
+                    rows[k].append(v)
+    f = {k: np.asarray(v) for k, v in rows.items()}
+    return AccumulationStudyResult(
+        case=f["case"], lr=f["lr"], accum_steps=f["A"], micro_batch=f["b"], batch=f["A"] * f["b"],
+        theory=f["theory"], accum_mean=f["am"], accum_sem=f["as"], batch_mean=f["bm"], batch_sem=f["bs"],
+        z_accum=(f["am"] - f["theory"]) / f["as"], z_batch=(f["bm"] - f["theory"]) / f["bs"],
+        z_diff=(f["am"] - f["bm"]) / np.hypot(f["as"], f["bs"]), hs=hs,
+    )  # fmt: skip

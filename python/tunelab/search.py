@@ -1,0 +1,438 @@
+"""Grid and random search over named hyperparameter dimensions, with vectorised objectives.
+
+An objective evaluates *many* configurations per call: it receives one array per dimension
+(all of one length ``n``) and returns ``n`` scores (lower is better by default), e.g. by running
+``n`` replicas of :func:`tunelab.simulate_quadratic` at once. The built-in study
+:func:`clipping_study` tunes the learning rate and the clipping threshold jointly on a
+quadratic with heavy-tailed gradient noise (SCIENCE.md §7).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, Union
+
+import numpy as np
+
+from ._random import RNGLike, as_generator
+from ._results import Result, get_axes
+from ._validation import check_callable, check_int, check_real
+
+__all__ = ["Grid", "Uniform", "LogUniform", "grid_search", "random_search", "SearchResult", "clipping_study",
+           "ClippingStudyResult"]  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+    """A dimension with an explicit list of values (searched exhaustively; sampled uniformly)."""
+
+    values: tuple[Any, ...]
+
+    def __init__(self, values: Any) -> None:
+        arr = np.asarray(values)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"values must be a non-empty 1-d sequence; got shape {arr.shape}")
+        object.__setattr__(self, "values", tuple(arr.tolist()))
+
+    def grid(self, num: int | None = None) -> np.ndarray:
+        return np.asarray(self.values)
+
+    def sample(self, n: int, gen: np.random.Generator) -> np.ndarray:
+        return np.asarray(self.values)[gen.integers(0, len(self.values), n)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Uniform:
+    """A continuous dimension, uniform on ``[low, high]`` (``num`` evenly spaced points in a grid)."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        lo = check_real("low", self.low)
+        hi = check_real("high", self.high)
+        if not lo < hi:
+            raise ValueError(f"high must be > low; got low={lo}, high={hi}")
+
+    def grid(self, num: int | None = None) -> np.ndarray:
+        if num is None:
+            raise ValueError(f"num is required to search {self!r} on a grid (or use Grid(values))")
+        return np.linspace(self.low, self.high, num)
+
+    def sample(self, n: int, gen: np.random.Generator) -> np.ndarray:
+        return gen.uniform(self.low, self.high, n)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogUniform:
+    """A positive dimension, log-uniform on ``[low, high]`` (``num`` geometrically spaced points)."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        lo = check_real("low", self.low, minimum=0.0, strict_min=True)
+        hi = check_real("high", self.high)
+        if not lo < hi:
+            raise ValueError(f"high must be > low; got low={lo}, high={hi}")
+
+    def grid(self, num: int | None = None) -> np.ndarray:
+        if num is None:
+            raise ValueError(f"num is required to search {self!r} on a grid (or use Grid(values))")
+        return np.geomspace(self.low, self.high, num)
+
+    def sample(self, n: int, gen: np.random.Generator) -> np.ndarray:
+        return np.exp(gen.uniform(np.log(self.low), np.log(self.high), n))
+
+
+Dimension = Union[Grid, Uniform, LogUniform]
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class SearchResult(Result):
+    """Evaluated configurations, their scores and the best one.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        One ``(n,)`` array per dimension (configuration ``i`` is ``{k: v[i]}``).
+    scores : ndarray, shape (n,)
+        The objective's scores (NaN counts as the worst score).
+    extras : dict of str to ndarray
+        Further ``(n,)`` columns the objective returned (e.g. the fraction diverged).
+    best : dict
+        The best configuration.
+    best_score : float
+        Its score.
+    best_index : int
+        Its index.
+    shape : tuple of int or None
+        The grid's shape (``grid_search``, dimensions in ``space`` order), None for random search.
+    space : dict
+        The dimensions searched.
+    minimize : bool
+        Whether lower scores are better.
+    """
+
+    params: dict[str, np.ndarray]
+    scores: np.ndarray
+    extras: dict[str, np.ndarray]
+    best: dict[str, Any]
+    best_score: float
+    best_index: int
+    shape: tuple[int, ...] | None
+    space: dict[str, Any]
+    minimize: bool
+
+    def __repr__(self) -> str:
+        kind = f"grid {self.shape}" if self.shape else f"random n={self.scores.size}"
+        return f"SearchResult({kind}, best={self.best}, best_score={self.best_score:.6g})"
+
+    def _frame_columns(self) -> dict[str, Any]:
+        return {**self.params, "score": self.scores, **self.extras}
+
+    def plot(self, ax: Any = None) -> Any:
+        """A heatmap (2-d grid), a line (1-d) or a scatter coloured by score (random search)."""
+        ax = get_axes(ax)
+        names = list(self.params)
+        s = np.where(np.isfinite(self.scores), self.scores, np.nan)
+        if self.shape is not None and len(names) == 2:
+            x, y = (_finite_axis(np.asarray(self.space[k].grid(self.shape[i]), dtype=float)) for i, k in enumerate(names))
+            z = s.reshape(self.shape).T
+            positive = np.nanmin(z) > 0 if np.isfinite(z).any() else False
+            from matplotlib.colors import LogNorm
+
+            mesh = ax.pcolormesh(
+                _edges(x, self.space[names[0]]), _edges(y, self.space[names[1]]), np.ma.masked_invalid(z),
+                norm=LogNorm() if positive else None, shading="flat",
+            )  # fmt: skip
+            ax.figure.colorbar(mesh, ax=ax, label="score (blank: diverged)")
+            for i, k in enumerate(names):
+                if isinstance(self.space[k], LogUniform) or _looks_log(np.asarray(self.space[k].grid(self.shape[i]))):
+                    (ax.set_xscale if i == 0 else ax.set_yscale)("log")
+        elif len(names) == 1:
+            ax.plot(self.params[names[0]], s, marker="o")
+            ax.set_ylabel("score")
+        else:
+            sc = ax.scatter(self.params[names[0]], self.params[names[1]], c=s, s=12)
+            ax.figure.colorbar(sc, ax=ax, label="score")
+        ax.set_xlabel(names[0])
+        if len(names) > 1:
+            ax.set_ylabel(names[1])
+            if self.shape is not None and len(names) == 2:
+                for i, k in enumerate(names):
+                    if np.isinf(np.asarray(self.space[k].grid(self.shape[i]), dtype=float)).any():
+                        (ax.set_xlabel if i == 0 else ax.set_ylabel)(f"{k} (last row/column: inf)")
+            bx, by = (float(self.best[k]) for k in names[:2])
+            if self.shape is not None:
+                bx, by = (float(_finite_axis(np.asarray(self.space[k].grid(self.shape[i]), dtype=float))[
+                    list(np.asarray(self.space[k].grid(self.shape[i]), dtype=float)).index(v)])
+                    for i, (k, v) in enumerate(zip(names[:2], (bx, by))))
+            ax.plot([bx], [by], "r*", ms=14, label="best")
+            ax.legend()
+        return ax
+
+
+def _finite_axis(v: np.ndarray) -> np.ndarray:
+    """Grid values with +inf (e.g. 'no clipping') drawn one step beyond the largest finite value."""
+    if not np.isinf(v).any():
+        return v
+    f = v[np.isfinite(v)]
+    top = f.max() * (f.max() / f.min()) ** (1 / max(f.size - 1, 1)) if f.size > 1 and f.min() > 0 else f.max() + 1
+    return np.where(np.isinf(v), top, v)
+
+
+def _looks_log(v: np.ndarray) -> bool:
+    v = v[np.isfinite(v)] if v.dtype.kind == "f" else v
+    return bool(v.size > 2 and np.all(v > 0) and v.max() / v.min() > 50)
+
+
+def _edges(v: np.ndarray, dim: Any) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    if v.size == 1:
+        return np.array([v[0] * 0.5, v[0] * 1.5]) if v[0] > 0 else np.array([v[0] - 0.5, v[0] + 0.5])
+    if isinstance(dim, LogUniform) or _looks_log(v):
+        lv = np.log(v)
+        mid = (lv[1:] + lv[:-1]) / 2
+        return np.exp(np.concatenate([[2 * lv[0] - mid[0]], mid, [2 * lv[-1] - mid[-1]]]))
+    mid = (v[1:] + v[:-1]) / 2
+    return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+
+
+def _check_space(space: Any) -> dict[str, Any]:
+    if not isinstance(space, Mapping) or not space:
+        raise TypeError("space must be a non-empty dict {name: Grid | Uniform | LogUniform | sequence}")
+    out: dict[str, Any] = {}
+    for k, v in space.items():
+        if not isinstance(k, str) or not k.isidentifier():
+            raise ValueError(f"space: dimension names must be identifiers (they are passed as keywords); got {k!r}")
+        if isinstance(v, (Grid, Uniform, LogUniform)):
+            out[k] = v
+        elif isinstance(v, (list, tuple, np.ndarray)):
+            out[k] = Grid(v)
+        else:
+            raise TypeError(f"space[{k!r}] must be Grid, Uniform, LogUniform or a sequence of values; got {type(v).__name__}")
+    return out
+
+
+def _evaluate(objective: Callable[..., Any], params: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    out = objective(**params)
+    extras: dict[str, np.ndarray] = {}
+    if isinstance(out, Mapping):
+        if "score" not in out:
+            raise ValueError("objective returned a dict without a 'score' entry")
+        extras = {k: np.asarray(v) for k, v in out.items() if k != "score"}
+        out = out["score"]
+    scores = np.asarray(out, dtype=np.float64)
+    if scores.shape != (n,):
+        raise ValueError(f"objective must return {n} scores (one per configuration); got shape {scores.shape}")
+    for k, v in extras.items():
+        if v.shape != (n,):
+            raise ValueError(f"objective's extra column {k!r} must have shape ({n},); got {v.shape}")
+    return scores, extras
+
+
+def _result(params: dict[str, np.ndarray], scores: np.ndarray, extras: dict[str, np.ndarray], shape: Any,
+            space: dict[str, Any], minimize: bool) -> SearchResult:  # fmt: skip
+    key = np.where(np.isnan(scores), np.inf, scores if minimize else -scores)
+    i = int(np.argmin(key))
+    best = {k: v[i].item() for k, v in params.items()}
+    return SearchResult(params, scores, extras, best, float(scores[i]), i, shape, space, minimize)
+
+
+def grid_search(
+    objective: Callable[..., Any], space: Mapping[str, Any], *, num: int | None = None, minimize: bool = True
+) -> SearchResult:
+    """Evaluate ``objective`` on the Cartesian product of the dimensions, in one call.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(**{name: values})`` with one ``(n,)`` array per dimension, returning ``n``
+        scores, or a dict with ``"score"`` and further ``(n,)`` columns.
+    space : dict
+        ``{name: Grid(values) | Uniform(low, high) | LogUniform(low, high) | sequence}``.
+    num : int, optional
+        Points per ``Uniform`` / ``LogUniform`` dimension (evenly / geometrically spaced).
+    minimize : bool
+        Lower scores are better (default). NaN scores count as the worst.
+
+    Returns
+    -------
+    SearchResult
+        Configurations in C order of the grid (the last dimension varies fastest).
+
+    Notes
+    -----
+    Exhaustive search is exponential in the number of dimensions; for more than two or three
+    dimensions random search finds good configurations with far fewer evaluations (Bergstra &
+    Bengio, "Random Search for Hyper-Parameter Optimization", JMLR 13, 2012).
+    """
+    check_callable("objective", objective)
+    dims = _check_space(space)
+    if num is not None:
+        num = check_int("num", num, minimum=1)
+    axes = [np.asarray(dim.grid(num)) for dim in dims.values()]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    params = {k: m.ravel() for k, m in zip(dims, mesh)}
+    n = int(np.prod([a.size for a in axes]))
+    scores, extras = _evaluate(objective, params, n)
+    return _result(params, scores, extras, tuple(a.size for a in axes), dims, minimize)
+
+
+def random_search(
+    objective: Callable[..., Any], space: Mapping[str, Any], n: int, *, rng: RNGLike = None, minimize: bool = True
+) -> SearchResult:
+    """Evaluate ``objective`` on ``n`` random configurations, in one call.
+
+    Each dimension is sampled independently: ``Uniform`` uniformly, ``LogUniform`` uniformly in
+    the logarithm, ``Grid`` uniformly among its values (Bergstra & Bengio, JMLR 13, 2012).
+
+    Parameters
+    ----------
+    objective, space, minimize
+        As in :func:`grid_search`.
+    n : int
+        Number of configurations.
+    rng : None, int, SeedSequence or Generator
+        Seed of the sampling (SPEC 7).
+    """
+    check_callable("objective", objective)
+    dims = _check_space(space)
+    n = check_int("n", n, minimum=1)
+    gen = as_generator(rng)
+    params = {k: dim.sample(n, gen) for k, dim in dims.items()}
+    scores, extras = _evaluate(objective, params, n)
+    return _result(params, scores, extras, None, dims, minimize)
+
+
+# ---- the built-in study: clipping x learning rate under heavy-tailed noise ----------------------
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ClippingStudyResult(Result):
+    """Result of :func:`clipping_study`.
+
+    Attributes
+    ----------
+    search : SearchResult
+        The ``(lr, max_grad_norm)`` grid with the mean final loss over seeds (``inf`` if any seed
+        diverged) and the fraction of seeds that diverged.
+    best_lr : ndarray, shape (n_clip,)
+        For each threshold ``c`` (``max_grad_norm`` grid, ``inf`` = no clipping), the best rate.
+    clip_values : ndarray, shape (n_clip,)
+        The thresholds.
+    best_loss : ndarray, shape (n_clip,)
+        The best mean final loss for each threshold.
+    curve_steps : ndarray of int
+        Window ends of the effective-rate curves.
+    effective_lr_curves : ndarray, shape (n_clip, K)
+        Mean effective rate ``α·min(1, c/‖g‖)`` over training at each threshold's best rate.
+    """
+
+    search: SearchResult
+    clip_values: np.ndarray
+    best_lr: np.ndarray
+    best_loss: np.ndarray
+    curve_steps: np.ndarray
+    effective_lr_curves: np.ndarray
+
+    def plot(self, ax: Any = None) -> Any:
+        """Heatmap of the mean final loss over ``(lr, max_grad_norm)`` with the best rate per threshold."""
+        ax = self.search.plot(ax)
+        finite = np.isfinite(self.clip_values)
+        ax.plot(self.best_lr[finite], self.clip_values[finite], "w.-", label="best lr for each c")
+        ax.legend()
+        return ax
+
+    def plot_effective_lr(self, ax: Any = None) -> Any:
+        """The effective learning rate over training at each threshold's best rate."""
+        ax = get_axes(ax)
+        for c, lr, curve in zip(self.clip_values, self.best_lr, self.effective_lr_curves):
+            ax.plot(self.curve_steps, curve, label=f"c={c:.3g}, α={lr:.3g}")
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("mean effective learning rate α·min(1, c/‖g‖)")
+        ax.legend(fontsize="small")
+        return ax
+
+
+def clipping_study(
+    *,
+    h: Any = None,
+    lrs: Any = None,
+    clips: Any = None,
+    seeds: int = 32,
+    steps: int = 300,
+    noise_std: float = 3.0,
+    dof: float = 3.0,
+    batch_size: int = 1,
+    x0: float = 3.0,
+    optimizer: str = "sgd",
+    rng: RNGLike = 0,
+    num_threads: int | None = None,
+) -> ClippingStudyResult:
+    """Tune the learning rate ``α`` and the clipping threshold ``c`` jointly (grid search).
+
+    The objective trains ``seeds`` replicas of each configuration on the quadratic
+    ``½ Σ hᵢ wᵢ²`` with Student-t gradient noise (``dof`` degrees of freedom, variance
+    ``noise_std²/batch_size``) for ``steps`` steps, all configurations in one
+    :func:`tunelab.simulate_quadratic` call, and scores each by the mean final loss over its
+    seeds (``inf`` if any seed diverged). Clipping turns the step into ``α_eff·g`` with
+    ``α_eff = α·min(1, c/‖g‖)``: a smaller ``c`` tolerates (and needs) a larger ``α``, and it
+    cuts off the rare huge noise draws that make plain SGD diverge at rates it would otherwise
+    survive. The pair must be tuned together (Zhang, He, Sra & Jadbabaie, "Why gradient
+    clipping accelerates training", ICLR 2020; Zhang et al., NeurIPS 2020, for heavy tails).
+
+    Parameters
+    ----------
+    h : array_like, optional
+        Curvatures (default ``geomspace(0.1, 10, 8)``: condition number 100).
+    lrs, clips : array_like, optional
+        The grid (defaults: 15 rates in ``[1e-3, 2]``; thresholds ``geomspace(0.3, 100, 8)``
+        and ``inf``).
+    seeds : int
+        Replicas per configuration.
+    steps, noise_std, dof, batch_size, x0, optimizer
+        Passed to :func:`tunelab.simulate_quadratic`.
+    rng, num_threads
+        Seed and threads.
+    """
+    from .quadratic import simulate_quadratic
+
+    h = np.geomspace(0.1, 10.0, 8) if h is None else np.asarray(h, dtype=np.float64)
+    lrs = np.geomspace(1e-3, 2.0, 15) if lrs is None else np.asarray(lrs, dtype=np.float64)
+    clips = np.concatenate([np.geomspace(0.3, 100.0, 8), [np.inf]]) if clips is None else np.asarray(clips, float)
+    seeds = check_int("seeds", seeds, minimum=2)
+    key_seed = int(as_generator(rng).integers(2**63))
+
+    def objective(lr: np.ndarray, max_grad_norm: np.ndarray) -> dict[str, np.ndarray]:
+        n = lr.size
+        res = simulate_quadratic(
+            h, optimizer=optimizer, lr=np.repeat(lr, seeds), max_grad_norm=np.repeat(max_grad_norm, seeds),
+            noise="student_t", dof=dof, noise_std=noise_std, batch_size=batch_size, steps=steps,
+            replicas=n * seeds, x0=x0, rng=key_seed, num_threads=num_threads,
+        )  # fmt: skip
+        fl = res.final_loss.reshape(n, seeds)
+        div = res.diverged.reshape(n, seeds)
+        score = np.where(div.any(axis=1), np.inf, np.where(div, 0.0, fl).mean(axis=1))
+        return {"score": score, "diverged_fraction": div.mean(axis=1),
+                "mean_effective_lr": res.mean_effective_lr.reshape(n, seeds).mean(axis=1)}  # fmt: skip
+
+    search = grid_search(objective, {"lr": Grid(lrs), "max_grad_norm": Grid(clips)})
+    table = search.scores.reshape(lrs.size, clips.size)
+    best_i = np.array([int(np.argmin(np.where(np.isnan(col), np.inf, col))) for col in table.T])
+    best_lr = lrs[best_i]
+    best_loss = table[best_i, np.arange(clips.size)]
+    # the effective rate over training at each threshold's best rate (its own run, own streams)
+    rec = max(1, steps // 50)
+    eff = np.empty((clips.size, steps // rec))
+    for j, (c, a) in enumerate(zip(clips, best_lr)):
+        r = simulate_quadratic(
+            h, optimizer=optimizer, lr=a, max_grad_norm=None if np.isinf(c) else c, noise="student_t", dof=dof,
+            noise_std=noise_std, batch_size=batch_size, steps=steps, replicas=seeds, x0=x0, rng=key_seed + 2 + j,
+            num_threads=num_threads, record_every=rec,
+        )  # fmt: skip
+        eff[j] = r.effective_lr_mean
+    return ClippingStudyResult(search, clips, best_lr, best_loss, np.arange(1, eff.shape[1] + 1) * rec, eff)

@@ -1,0 +1,314 @@
+"""Batched SGD / Adam / AdamW: equal to the NumPy reference and to PyTorch, thread-independent,
+skip non-finite gradients per replica, refuse bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tunelab
+from tunelab import optim
+from tunelab.reference import optim as ref
+
+KINDS = ["SGD", "Adam", "AdamW"]
+
+
+def _hyper(kind, R, rng, *, per_replica, clip, nesterov=False):
+    def v(lo, hi):
+        return rng.uniform(lo, hi, R) if per_replica else float(rng.uniform(lo, hi))
+
+    kw = {"lr": v(0.0, 0.2), "weight_decay": v(0.0, 0.2)}
+    if clip:
+        c = rng.uniform(0.3, 5.0, R) if per_replica else 1.5
+        if per_replica:
+            c[0] = np.inf  # one replica unclipped
+        kw["max_grad_norm"] = c
+    if kind == "SGD":
+        kw["momentum"] = v(0.1, 0.95) if nesterov else v(0.0, 0.95)
+        kw["dampening"] = 0.0 if nesterov else v(0.0, 0.5)
+        kw["nesterov"] = nesterov
+        if per_replica and not nesterov:
+            kw["momentum"][-1] = 0.0  # a replica without momentum (ignores dampening)
+    else:
+        kw["betas"] = (v(0.0, 0.99), v(0.5, 0.9999))  # beta1 < 0.5 uses torch.lerp's other branch
+        kw["eps"] = v(1e-8, 1e-3)
+    return kw
+
+
+def _run_both(kind, R, d, dtype, kw, steps, seed, nonfinite_at=None):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((R, d)).astype(dtype)
+    w_ref = w.copy()
+    ours = getattr(optim, kind)(w, **kw)
+    theirs = getattr(ref, kind)(w_ref, **kw)
+    infos = []
+    for s in range(steps):
+        g = (rng.standard_normal((R, d)) * rng.uniform(0.1, 3.0)).astype(dtype)
+        if nonfinite_at is not None and s == nonfinite_at[0]:
+            g[nonfinite_at[1], 0] = np.nan
+        info = ours.step(g)
+        norm, eff, skipped = theirs.step(g)
+        infos.append((info, norm, eff, skipped))
+    return w, w_ref, ours, theirs, infos
+
+
+def _tol(dtype, scale):
+    # float64: the kernel and the reference do the same operations in the same order; they
+    # differ only in the summation order of ||g||^2, which moves the clip coefficient by an
+    # ulp or two, so after a few steps the parameters agree to ~1e-14 relative; 1e-12 leaves
+    # room. float32: one ulp is 6e-8 relative; 1e-5 (the issue's bound) covers the same
+    # effect amplified over the steps.
+    return (1e-12, 1e-12 * scale) if dtype == np.float64 else (1e-5, 1e-5 * scale)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(
+    R=st.integers(1, 6),
+    d=st.integers(1, 40),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    per_replica=st.booleans(),
+    clip=st.booleans(),
+    nesterov=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_step_equals_reference(kind, R, d, dtype, per_replica, clip, nesterov, seed):
+    """Eight steps of the kernel equal eight steps of tunelab.reference (tolerance: see _tol)."""
+    rng = np.random.default_rng(seed)
+    kw = _hyper(kind, R, rng, per_replica=per_replica, clip=clip, nesterov=nesterov and kind == "SGD")
+    w, w_ref, ours, theirs, infos = _run_both(kind, R, d, dtype, kw, 8, seed)
+    rtol, atol = _tol(dtype, np.abs(w_ref).max() + 1)
+    np.testing.assert_allclose(w, w_ref, rtol=rtol, atol=atol)
+    for info, norm, eff, skipped in infos:
+        np.testing.assert_allclose(info.grad_norm, norm, rtol=1e-6 if dtype == np.float32 else 1e-13)
+        np.testing.assert_allclose(info.effective_lr, eff, rtol=1e-6 if dtype == np.float32 else 1e-13)
+        np.testing.assert_array_equal(info.skipped, skipped)
+    if kind != "SGD":
+        np.testing.assert_allclose(ours.exp_avg, theirs.exp_avg, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(ours.exp_avg_sq, theirs.exp_avg_sq, rtol=rtol, atol=atol)
+    np.testing.assert_array_equal(ours.steps, theirs.steps)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_long_rows_use_the_blocked_path_and_match(kind):
+    """Rows longer than 2^14 elements are cut into blocks (two passes); same answer."""
+    R, d = 3, (1 << 14) * 2 + 123
+    kw = _hyper(kind, R, np.random.default_rng(1), per_replica=True, clip=True)
+    w, w_ref, *_ = _run_both(kind, R, d, np.float64, kw, 4, 7)
+    np.testing.assert_allclose(w, w_ref, rtol=1e-12, atol=1e-12 * (np.abs(w_ref).max() + 1))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("d", [5, (1 << 14) + 77])
+def test_nonfinite_gradient_skips_that_replica_only(kind, d):
+    """A NaN in replica 1's gradient at step 2: replica 1 keeps its parameters, state and step
+    count for that step and is reported; the others match the reference exactly as usual."""
+    R = 4
+    kw = _hyper(kind, R, np.random.default_rng(2), per_replica=True, clip=True)
+    w, w_ref, ours, theirs, infos = _run_both(kind, R, d, np.float64, kw, 5, 3, nonfinite_at=(2, 1))
+    info = infos[2][0]
+    assert info.skipped.tolist() == [False, True, False, False]
+    assert np.isnan(info.grad_norm[1]) and info.effective_lr[1] == 0.0
+    assert ours.steps.tolist() == [5, 4, 5, 5]
+    np.testing.assert_allclose(w, w_ref, rtol=1e-12, atol=1e-12 * (np.abs(w_ref).max() + 1))
+    assert np.all(np.isfinite(w))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("d", [17, (1 << 14) + 5])
+def test_threads_give_identical_bits(kind, d):
+    R = 9
+    kw = _hyper(kind, R, np.random.default_rng(4), per_replica=True, clip=True)
+    out = []
+    for threads in (1, 2):
+        rng = np.random.default_rng(0)
+        w = rng.standard_normal((R, d))
+        opt = getattr(optim, kind)(w, num_threads=threads, **kw)
+        for _ in range(3):
+            opt.step(rng.standard_normal((R, d)))
+        out.append(w)
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_params_updated_in_place_and_grads_untouched():
+    w = np.ones((2, 3), dtype=np.float32)
+    g = np.full((2, 3), 10.0, dtype=np.float32)
+    g_copy = g.copy()
+    opt = optim.SGD(w, lr=0.1, max_grad_norm=1.0)
+    assert opt.params is w
+    info = opt.step(g)
+    np.testing.assert_array_equal(g, g_copy)
+    # ||g|| = 10 sqrt(3); clipped to norm 1 (up to the 1e-6 guard): w = 1 - 0.1 / sqrt(3)
+    np.testing.assert_allclose(w, 1 - 0.1 / np.sqrt(3), rtol=1e-6)
+    np.testing.assert_allclose(info.grad_norm, 10 * np.sqrt(3), rtol=1e-7)
+    np.testing.assert_allclose(info.effective_lr, 0.1 / (10 * np.sqrt(3) + 1e-6), rtol=1e-12)
+
+
+def test_hyperparameters_can_be_changed_between_steps():
+    """A scheduler sets opt.lr; the value is validated and used on the next step."""
+    w = np.zeros((3, 2))
+    opt = optim.SGD(w, lr=0.1)
+    opt.step(np.ones((3, 2)))
+    opt.lr = [0.0, 1.0, 2.0]
+    opt.step(np.ones((3, 2)))
+    np.testing.assert_allclose(w[:, 0], [-0.1, -1.1, -2.1])
+    with pytest.raises(ValueError, match="lr"):
+        opt.lr = -1.0
+
+
+def test_effective_lr_function():
+    np.testing.assert_allclose(tunelab.effective_lr(0.1, 1.0, 4.0), 0.1 / (4.0 + 1e-6))
+    np.testing.assert_allclose(tunelab.effective_lr(0.1, 1.0, 0.5), 0.1)
+    np.testing.assert_allclose(tunelab.effective_lr([0.1, 0.2], None, [5.0, 6.0]), [0.1, 0.2])
+    np.testing.assert_allclose(tunelab.effective_lr(0.1, np.inf, 1e9), 0.1)
+    np.testing.assert_allclose(tunelab.effective_lr(0.3, [1, 2], [4, 4]), ref.effective_lr(0.3, [1, 2], [4, 4]))
+    with pytest.raises(ValueError, match="lr"):
+        tunelab.effective_lr(-0.1, 1.0, 1.0)
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        tunelab.effective_lr(0.1, 0.0, 1.0)
+    with pytest.raises(ValueError, match="grad_norm"):
+        tunelab.effective_lr(0.1, 1.0, np.nan)
+
+
+def test_step_info_effective_lr_matches_the_function():
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((6, 4))
+    opt = optim.AdamW(w, lr=np.linspace(0.01, 0.06, 6), max_grad_norm=np.linspace(0.5, 3, 6))
+    info = opt.step(rng.standard_normal((6, 4)) * 2)
+    np.testing.assert_allclose(info.effective_lr, tunelab.effective_lr(opt.lr, opt.max_grad_norm, info.grad_norm))
+
+
+def test_result_helpers():
+    pytest.importorskip("pandas")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    info = optim.Adam(np.ones((3, 2))).step(np.ones((3, 2)))
+    assert "StepInfo(" in repr(info) and "Adam(R=3, d=2" in repr(optim.Adam(np.ones((3, 2))))
+    assert list(info.to_frame().columns) == ["grad_norm", "effective_lr", "skipped"]
+    info.plot()
+
+
+# ---- refusals -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_refusals_params(kind):
+    cls = getattr(optim, kind)
+    with pytest.raises(TypeError, match="params"):
+        cls([[1.0, 2.0]])
+    with pytest.raises(TypeError, match="params"):
+        cls(np.ones((2, 2), dtype=np.float16))
+    with pytest.raises(TypeError, match="params"):
+        cls(np.ones((2, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match="params"):
+        cls(np.ones(4))
+    with pytest.raises(ValueError, match="params"):
+        cls(np.ones((4, 4))[:, ::2])
+    ro = np.ones((2, 2))
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="params"):
+        cls(ro)
+    with pytest.raises(ValueError, match="params"):
+        cls(np.array([[np.nan, 1.0]]))
+    opt = cls(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="grads"):
+        opt.step(np.ones((3, 2)))
+    with pytest.raises(TypeError, match="grads"):
+        opt.step(np.array([["a", "b", "c"]] * 2))
+    with pytest.raises(ValueError, match="lr"):
+        cls(np.ones((2, 3)), lr=-0.1)
+    with pytest.raises(ValueError, match="lr"):
+        cls(np.ones((2, 3)), lr=[0.1, 0.1, 0.1])
+    with pytest.raises(TypeError, match="lr"):
+        cls(np.ones((2, 3)), lr=True)
+    with pytest.raises(ValueError, match="weight_decay"):
+        cls(np.ones((2, 3)), weight_decay=np.nan)
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        cls(np.ones((2, 3)), max_grad_norm=0.0)
+    with pytest.raises(ValueError, match="num_threads"):
+        cls(np.ones((2, 3)), num_threads=0)
+
+
+def test_refusals_sgd():
+    with pytest.raises(ValueError, match="momentum"):
+        optim.SGD(np.ones((2, 2)), momentum=1.0)
+    with pytest.raises(ValueError, match="dampening"):
+        optim.SGD(np.ones((2, 2)), dampening=-0.1)
+    with pytest.raises(ValueError, match="nesterov"):
+        optim.SGD(np.ones((2, 2)), momentum=0.9, dampening=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="nesterov"):
+        optim.SGD(np.ones((2, 2)), momentum=[0.9, 0.0], nesterov=True)
+    with pytest.raises(TypeError, match="nesterov"):
+        optim.SGD(np.ones((2, 2)), momentum=0.9, nesterov="yes")
+
+
+@pytest.mark.parametrize("kind", ["Adam", "AdamW"])
+def test_refusals_adam(kind):
+    cls = getattr(optim, kind)
+    with pytest.raises(ValueError, match="betas"):
+        cls(np.ones((2, 2)), betas=(1.0, 0.999))
+    with pytest.raises(ValueError, match="betas"):
+        cls(np.ones((2, 2)), betas=(0.9, -0.1))
+    with pytest.raises(ValueError, match="betas"):
+        cls(np.ones((2, 2)), betas=0.9)
+    with pytest.raises(ValueError, match="eps"):
+        cls(np.ones((2, 2)), eps=0.0)
+    with pytest.raises(ValueError, match="eps"):
+        cls(np.ones((2, 2)), eps=[1e-8, -1.0])
+
+
+def test_core_refuses_converted_in_place_arrays():
+    """The compiled step takes params without conversion: a float32 kernel refuses float64."""
+    from tunelab import _core
+
+    w = np.ones((2, 2))
+    R = np.ones(2)
+    with pytest.raises(TypeError):
+        _core.optim_step_float32(
+            "sgd", w, w, None, None, np.zeros(2, dtype=np.int64), R, 0 * R, 0 * R, None, None, None, 0 * R, None,
+            False, 1,
+        )  # fmt: skip
+
+
+# ---- PyTorch --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("clip", [False, True])
+def test_equals_pytorch(kind, dtype, clip):
+    """Each replica equals torch.optim.<kind> on its own parameter group, after
+    torch.nn.utils.clip_grad_norm_ on its row; 10 steps, per-replica hyperparameters.
+    Tolerance: float64 1e-10 relative (torch sums ||g||^2 in another order and may divide by
+    a scalar as a multiplication by its reciprocal: a few ulp per step); float32 1e-5."""
+    torch = pytest.importorskip("torch", reason="torch is not installed (the PyTorch comparison needs it)")
+    R, d, steps = 5, 7, 10
+    rng = np.random.default_rng(11)
+    kw = _hyper(kind, R, rng, per_replica=True, clip=clip, nesterov=False)
+    if kind == "SGD":
+        kw["momentum"][0] = 0.0
+    w0 = rng.standard_normal((R, d)).astype(dtype)
+    grads = [rng.standard_normal((R, d)).astype(dtype) * 2 for _ in range(steps)]
+    w = w0.copy()
+    opt = getattr(optim, kind)(w, **kw)
+    tparams = [torch.tensor(w0[r].copy(), requires_grad=True) for r in range(R)]
+    groups = []
+    for r in range(R):
+        grp = {"params": [tparams[r]], "lr": float(kw["lr"][r]), "weight_decay": float(kw["weight_decay"][r])}
+        if kind == "SGD":
+            grp |= {"momentum": float(kw["momentum"][r]), "dampening": float(kw["dampening"][r])}
+        else:
+            grp |= {"betas": (float(kw["betas"][0][r]), float(kw["betas"][1][r])), "eps": float(kw["eps"][r])}
+        groups.append(grp)
+    topt = getattr(torch.optim, kind)(groups, foreach=False)
+    for g in grads:
+        opt.step(g)
+        for r in range(R):
+            tparams[r].grad = torch.tensor(g[r].copy())
+            if clip and np.isfinite(kw["max_grad_norm"][r]):
+                torch.nn.utils.clip_grad_norm_([tparams[r]], float(kw["max_grad_norm"][r]))
+        topt.step()
+    tw = np.stack([p.detach().numpy() for p in tparams])
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(w, tw, rtol=rtol, atol=rtol * (np.abs(tw).max() + 1))
