@@ -5,6 +5,7 @@
 namespace tunelab::bind {
 void bind_rng(py::module_& m);
 void bind_stream(py::module_& m);
+void bind_sobol(py::module_& m);
 }  // namespace tunelab::bind
 
 PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
   m.def("max_threads", &tunelab::max_threads, "The number of threads num_threads=None uses.");
   tb::bind_rng(m);
   tb::bind_stream(m);
+  tb::bind_sobol(m);
 }

@@ -19,6 +19,16 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
 
 from . import reference
 from .rng import standard_normal, uniform
+from .sobol import (
+    Problem,
+    SobolResult,
+    saltelli_sample,
+    sobol_analyze,
+    sobol_g,
+    sobol_g_indices,
+    sobol_indices,
+    sobol_points,
+)
 
 __version__ = "0.1.0"
 
@@ -34,6 +44,14 @@ __all__ = [
     "reference",
     "standard_normal",
     "uniform",
+    "Problem",
+    "SobolResult",
+    "saltelli_sample",
+    "sobol_analyze",
+    "sobol_g",
+    "sobol_g_indices",
+    "sobol_indices",
+    "sobol_points",
 ]
 
 

@@ -7,5 +7,27 @@ written for clarity, not speed.
 from __future__ import annotations
 
 from .rng import philox4x32_10, standard_normal, uniform
+from .sobol import (
+    saltelli_sample,
+    sobol_direction_integers,
+    sobol_g,
+    sobol_g_indices,
+    sobol_indices,
+    sobol_lms,
+    sobol_points,
+    sobol_scramble_matrices,
+)
 
-__all__ = ["philox4x32_10", "standard_normal", "uniform"]
+__all__ = [
+    "philox4x32_10",
+    "standard_normal",
+    "uniform",
+    "saltelli_sample",
+    "sobol_direction_integers",
+    "sobol_g",
+    "sobol_g_indices",
+    "sobol_indices",
+    "sobol_lms",
+    "sobol_points",
+    "sobol_scramble_matrices",
+]
