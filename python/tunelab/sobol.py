@@ -502,7 +502,7 @@ def _indices(
         if boot.shape[0] >= 2:
             with np.errstate(invalid="ignore"):
                 half = z * np.nanstd(boot, axis=0, ddof=1)
-        else:
+        else:  # n_boot = 0: point estimates only
             half = np.full_like(point, np.nan)
     else:
         from scipy.stats import t as student_t
@@ -537,8 +537,8 @@ def _check_analysis_args(
             "replicates must be >= 2 for conf_method='rqmc' (intervals come from the spread of independent "
             "scramblings: sample with saltelli_sample(..., replicates=r))"
         )
-    if conf_method == "bootstrap" and n_boot < 2:
-        raise ValueError(f"n_boot must be >= 2 for bootstrap intervals; got {n_boot}")
+    if conf_method == "bootstrap" and n_boot == 1:
+        raise ValueError("n_boot must be 0 (point estimates only) or >= 2 for bootstrap intervals; got 1")
     if conf_method == "bootstrap" and replicates != 1:
         raise ValueError("replicates must be 1 with conf_method='bootstrap' (use conf_method='rqmc' for replicated designs)")
     return second_order, n_boot, conf_level, conf_method, replicates, nan_policy
@@ -568,7 +568,8 @@ def sobol_indices(
     second_order : bool
         Whether the design has the ``BA`` rows; then second-order indices are returned too.
     n_boot : int
-        Bootstrap resamples (``conf_method="bootstrap"``).
+        Bootstrap resamples (``conf_method="bootstrap"``); 0 gives point estimates only, with
+        NaN half-widths.
     conf_level : float
         Level of the intervals, in (0, 1).
     conf_method : {"bootstrap", "rqmc"}
@@ -711,7 +712,7 @@ def sobol_analyze(
 
     run_chunks(
         task, total, consume, grain=1, chunk_size=max(1, batch_rows // step), executor=executor, progress=progress,
-        desc="sobol_analyze", num_threads=None if executor is not None and num_threads is None else threads,
+        desc="sobol_analyze", num_threads=num_threads,
     )
     return _indices(
         prob, out["Y"], second_order=second_order, n_boot=n_boot, conf_level=conf_level, conf_method=conf_method,
