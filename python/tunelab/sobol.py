@@ -76,9 +76,9 @@ class Problem(Result):
     takes either form.
     """
 
-    names: tuple[str, ...]
-    bounds: np.ndarray
-    groups: tuple[str, ...] | None = None
+    names: Sequence[str]  # stored as a tuple
+    bounds: Any  # stored as a read-only float64 array (D, 2)
+    groups: Any = None  # stored as a tuple of group names (one per input) or None
 
     def __post_init__(self) -> None:
         names = self.names
@@ -118,7 +118,7 @@ class Problem(Result):
     def group_names(self) -> tuple[str, ...]:
         """Names of the analysed factors: the groups in order of first appearance, else the inputs."""
         if self.groups is None:
-            return self.names
+            return tuple(self.names)
         return tuple(dict.fromkeys(self.groups))
 
     @property
@@ -243,6 +243,21 @@ class SobolResult(Result):
     conf_level: float = 0.95
     n: int = 0
     n_omitted: int = 0
+
+    def __repr__(self) -> str:
+        if self.S1.ndim != 1 or len(self.names) > 20:
+            return super().__repr__()
+        width = max(len(nm) for nm in self.names)
+        lines = [
+            f"SobolResult(conf_method={self.conf_method!r}, conf_level={self.conf_level:g}, n={self.n}, "
+            f"n_omitted={self.n_omitted}, second_order={self.S2 is not None})",
+            f"  {'factor':<{width}}  {'S1':>9} {'±':>9}  {'ST':>9} {'±':>9}",
+        ]
+        for j, nm in enumerate(self.names):
+            lines.append(
+                f"  {nm:<{width}}  {self.S1[j]:9.4g} {self.S1_conf[j]:9.2g}  {self.ST[j]:9.4g} {self.ST_conf[j]:9.2g}"
+            )
+        return "\n".join(lines)
 
     def to_frame(self) -> Any:
         """First and total order as a ``pandas.DataFrame`` (index: factor, or (output, factor))."""
@@ -438,7 +453,7 @@ def _split(est: np.ndarray, G: int, second_order: bool) -> tuple[np.ndarray, np.
         return s1, st, None
     s2 = np.full(est.shape[:-1] + (G, G), np.nan)
     iu = np.triu_indices(G, 1)
-    s2[(..., *iu)] = est[..., 2 * G :]
+    s2[(Ellipsis,) + tuple(iu)] = est[..., 2 * G :]
     return s1, st, s2
 
 

@@ -104,7 +104,7 @@ def run(page: Page, quick: bool) -> None:
     n_seeds = 40 if quick else 200
     m = 2**8 if quick else 2**10
     truth = np.concatenate([exact.S1, exact.ST])
-    cov_rows = []
+    cov_rows: list[list] = []
     for label, kw in (
         ("rqmc (8 scramblings)", dict(conf_method="rqmc", replicates=8)),
         ("bootstrap, plain Monte Carlo design", dict(sampling="random", n_boot=200)),
