@@ -436,6 +436,10 @@ def test_refusals():
         tunelab.sobol_indices(P8, Y.reshape(-1, 2, 1))
     with pytest.raises(TypeError, match="Y"):
         tunelab.sobol_indices(P8, Y.astype(str))
+    with pytest.raises(ValueError, match="Y is constant"):
+        tunelab.sobol_indices(P8, np.ones_like(Y))
+    with pytest.raises(ValueError, match=r"Y\[:, 1\] is constant"):
+        tunelab.sobol_indices(P8, np.stack([Y, np.ones_like(Y)], axis=1))
     with pytest.raises(ValueError, match="replicates must be >= 2"):
         tunelab.sobol_indices(P8, Y, conf_method="rqmc")
     with pytest.raises(ValueError, match="conf_method"):

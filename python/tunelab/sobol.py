@@ -509,7 +509,14 @@ def _indices(
             parts.append(e)
             boot = b
         est = np.concatenate(parts, axis=0)
-    # est: (replicates, k, ne)
+    # est: (replicates, k, ne); NaN only where var([f(A); f(B)]) = 0
+    flat = np.isnan(est).any(axis=(0, 2))
+    if flat.any():
+        c = int(np.flatnonzero(flat)[0])
+        raise ValueError(
+            f"Y{'' if squeeze else f'[:, {c}]'} is constant on the A and B rows of a design: Sobol' indices are "
+            "undefined (zero output variance)"
+        )
     if conf_method == "bootstrap":
         point = est[0]
         z = NormalDist().inv_cdf(0.5 + conf_level / 2)
