@@ -13,6 +13,7 @@ void bind_rank(py::module_& m);
 void bind_transfer(py::module_& m);
 void bind_scaling(py::module_& m);
 void bind_early_stop(py::module_& m);
+void bind_sobol(py::module_& m);
 }  // namespace tunelab::bind
 
 PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
@@ -30,4 +31,5 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
   tb::bind_transfer(m);
   tb::bind_scaling(m);
   tb::bind_early_stop(m);
+  tb::bind_sobol(m);
 }

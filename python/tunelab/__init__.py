@@ -17,45 +17,19 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
         f"(original error: {exc})"
     ) from exc
 
-from . import reference
-from .rng import standard_normal, uniform
-from . import optim
-from .optim import effective_lr
-from .quadratic import QuadraticResult, accumulation_study, simulate_quadratic, steady_state_loss
-from .search import Grid, LogUniform, SearchResult, Uniform, clipping_study, grid_search, random_search
-from .weight_decay import weight_decay_study
-from .curvature import (
-    EigenResult,
-    HutchinsonResult,
-    gd_quadratic,
-    hutchinson_trace,
-    stability_bound,
-    top_eigenvalue,
-)
-from .lr_range import LRFinderResult, LRRangeResult, lr_finder, lr_range_test, lr_range_test_quadratic
-
-# scaling, rank and transfer (issue 6)
-from .rank import ConstantInputWarning, spearman_matrix
-from .scaling import (
-    BatchScalingStudy,
-    NoiseScale,
-    PowerLawFit,
-    SGDQuadraticObjective,
-    batch_scaling_study,
-    fit_power_law,
-    gradient_noise_scale,
-)
-from .transfer import TransferStudy, arcsine_spearman, transfer_study
-from .early_stop import (
-    PatienceStopping,
-    PatienceTradeoff,
-    StoppingDistribution,
-    ThresholdChoice,
-    patience_stopping,
-    patience_tradeoff,
-    stopping_distribution,
-    threshold_for_reliability,
-)
+from . import optim, reference
+from .curvature import *  # noqa: F403
+from .early_stop import *  # noqa: F403
+from .lr_range import *  # noqa: F403
+from .optim import effective_lr  # the optimizers stay namespaced: tunelab.optim.AdamW, ...
+from .quadratic import *  # noqa: F403
+from .rank import *  # noqa: F403
+from .rng import *  # noqa: F403
+from .scaling import *  # noqa: F403
+from .search import *  # noqa: F403
+from .sobol import *  # noqa: F403
+from .transfer import *  # noqa: F403
+from .weight_decay import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -65,58 +39,30 @@ def openmp_enabled() -> bool:
     return bool(_core.openmp_enabled())
 
 
+def _public(module_name: str) -> list[str]:
+    import importlib
+
+    return list(importlib.import_module(f"{__name__}.{module_name}").__all__)
+
+
+# One line per area, in the order of the chapter (SCIENCE.md sections 1-9).
 __all__ = [
     "__version__",
     "openmp_enabled",
     "reference",
-    "standard_normal",
-    "uniform",
     "optim",
     "effective_lr",
-    "simulate_quadratic",
-    "steady_state_loss",
-    "QuadraticResult",
-    "Grid",
-    "Uniform",
-    "LogUniform",
-    "grid_search",
-    "random_search",
-    "SearchResult",
-    "accumulation_study",
-    "clipping_study",
-    "weight_decay_study",
-    "EigenResult",
-    "HutchinsonResult",
-    "top_eigenvalue",
-    "stability_bound",
-    "gd_quadratic",
-    "hutchinson_trace",
-    "LRRangeResult",
-    "LRFinderResult",
-    "lr_range_test",
-    "lr_range_test_quadratic",
-    "lr_finder",
-    # scaling, rank and transfer (issue 6)
-    "BatchScalingStudy",
-    "ConstantInputWarning",
-    "NoiseScale",
-    "PowerLawFit",
-    "SGDQuadraticObjective",
-    "TransferStudy",
-    "arcsine_spearman",
-    "batch_scaling_study",
-    "fit_power_law",
-    "gradient_noise_scale",
-    "spearman_matrix",
-    "transfer_study",
-    "StoppingDistribution",
-    "ThresholdChoice",
-    "PatienceStopping",
-    "PatienceTradeoff",
-    "stopping_distribution",
-    "threshold_for_reliability",
-    "patience_stopping",
-    "patience_tradeoff",
+    *_public("rng"),
+    *_public("curvature"),  # 1. curvature and stability
+    *_public("lr_range"),  # 2. learning-rate range test
+    *_public("quadratic"),  # 3. batch size, accumulation, steady state
+    *_public("scaling"),  # 4. batch-size scaling law
+    *_public("early_stop"),  # 5. early-stopping reliability
+    *_public("weight_decay"),  # 6. Adam (L2) vs AdamW
+    *_public("search"),  # 7. clipping x learning rate, grid and random search
+    *_public("sobol"),  # 8. Sobol sensitivity
+    *_public("rank"),  # 9. transfer across tasks
+    *_public("transfer"),
 ]
 
 

@@ -70,6 +70,10 @@ def rng_simd_level() -> int:
     """
     Philox bulk path in use: 0 scalar, 1 AVX2, 2 AVX-512F.
     """
+def saltelli_sample(low: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], width: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], group: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], num_groups: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, replicates: typing.SupportsInt | typing.SupportsIndex, second_order: bool, random: bool, scramble: bool, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Base rows [first, first + count) of a Saltelli design; see tunelab.saltelli_sample.
+    """
 def sgd_quadratic_scores(dataset_sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], batch_sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], seeds: typing.Annotated[numpy.typing.ArrayLike, numpy.uint64], dim: typing.SupportsInt | typing.SupportsIndex, spectrum_exponent: typing.SupportsFloat | typing.SupportsIndex, init_exponent: typing.SupportsFloat | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, noise: typing.SupportsFloat | typing.SupportsIndex, epochs: typing.SupportsFloat | typing.SupportsIndex, avg_fraction: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """
     Final losses of SGD on the power-law noisy quadratic; see tunelab.SGDQuadraticObjective.
@@ -77,6 +81,26 @@ def sgd_quadratic_scores(dataset_sizes: typing.Annotated[numpy.typing.ArrayLike,
 def simulate_quadratic(optimizer: str, noise: str, h: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], momentum: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dampening: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], beta1: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], beta2: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], eps: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], weight_decay: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_norm: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, noise_std: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], batch_size: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], accum_steps: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], nesterov: bool, dof: typing.SupportsFloat | typing.SupportsIndex, steps: typing.SupportsInt | typing.SupportsIndex, record_every: typing.SupportsInt | typing.SupportsIndex, grain: typing.SupportsInt | typing.SupportsIndex, max_loss: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> dict:
     """
     One chunk of replicas of the noisy-quadratic simulation; see tunelab.simulate_quadratic.
+    """
+def sobol_estimate(Y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], num_groups: typing.SupportsInt | typing.SupportsIndex, second_order: bool, n: typing.SupportsInt | typing.SupportsIndex, replicates: typing.SupportsInt | typing.SupportsIndex, n_boot: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Point and bootstrap estimates of Sobol' indices; see tunelab.sobol_indices.
+    """
+def sobol_g(X: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Sobol's g-function; see tunelab.sobol_g.
+    """
+def sobol_g_indices(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> tuple:
+    """
+    Closed-form indices of the g-function; see tunelab.sobol_g_indices.
+    """
+def sobol_matrices(d: typing.SupportsInt | typing.SupportsIndex, scramble: bool, key: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Scrambled direction integers (d, 30) and digital shift (d,); see tunelab.reference.sobol.
+    """
+def sobol_points(d: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, scramble: bool, key: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Sobol' points (n, d); see tunelab.sobol_points.
     """
 def spearman_matrix(X: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], axis: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
     """
@@ -130,3 +154,4 @@ def ziggurat_tables() -> tuple:
     """
     The compiled ziggurat tables (w, k, f, r, 1/r); see tunelab.reference._ziggurat.
     """
+sobol_max_dim: int = 4096

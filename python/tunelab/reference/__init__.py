@@ -6,7 +6,7 @@ written for clarity, not speed. Each area's module lists its names in ``__all__`
 
 from __future__ import annotations
 
-from . import curvature, early_stop, lr_range, optim, quadratic, rank, rng, scaling, transfer
+from . import curvature, early_stop, lr_range, optim, quadratic, rank, rng, scaling, sobol, transfer
 from .curvature import *  # noqa: F403
 from .early_stop import *  # noqa: F403
 from .lr_range import *  # noqa: F403
@@ -15,6 +15,7 @@ from .quadratic import *  # noqa: F403
 from .rank import *  # noqa: F403
 from .rng import *  # noqa: F403
 from .scaling import *  # noqa: F403
+from .sobol import *  # noqa: F403
 from .transfer import *  # noqa: F403
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "optim",
     "effective_lr",
     *quadratic.__all__,
+    *sobol.__all__,
 ]
