@@ -70,6 +70,11 @@ def test_check_alloc():
         (lambda: tunelab.standard_normal(4, first=2**62 + 1), "first"),
         (lambda: tunelab.standard_normal(4, stream=2**64), "stream"),
         (lambda: tunelab.top_eigenvalue(np.eye(2), max_iter=2**64), "max_iter"),
+        # found by UBSan under the abuse test: pybind11's strides of a (count, n) output overflowed
+        (lambda: tunelab.hutchinson_trace(np.dot, 8, n=2**62), "n"),
+        (lambda: tunelab.top_eigenvalue(np.dot, n=2**62), "n"),
+        (lambda: _core.rademacher(2**62, 1, 0, 64, 1), "n"),
+        (lambda: _core.top_eigen_callable(np.dot, 2**62, 0, 0, 0, 1e-8, 10, 1), "n"),
     ],
 )
 def test_outputs_beyond_any_machine_are_refused_by_name(call, name):

@@ -206,6 +206,7 @@ def top_eigenvalue(
         if n is None:
             raise TypeError("n must be given when A is a matvec callable")
         n = check_int("n", n, minimum=1)
+        check_alloc("n", (2, n))
         key = kernel_key(rng)
         value, vec, it, conv, res = _core.top_eigen_callable(
             _CheckedMatVec(A, n, "A"), n, m_, w_, r_, tol, max_iter, key
@@ -379,6 +380,7 @@ def hutchinson_trace(
         if n is None:
             raise TypeError("n must be given when A is a matvec callable")
         n = check_int("n", n, minimum=1)
+        check_alloc("n", (_GRAIN, n))
         key = kernel_key(rng)
         task: Any = partial(_callable_probes, matvec=_CheckedMatVec(A, n, "A"), n=n, key=key)
     else:
