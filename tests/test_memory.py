@@ -7,6 +7,7 @@ the allocator's caches) cannot hide or fake growth.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -91,6 +92,8 @@ def test_every_kernel_has_a_leak_entry():
     assert not missing, f"compiled kernels without a leak entry: {sorted(missing)}"
 
 
+@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="AddressSanitizer holds freed memory in quarantine: RSS grows by design (it checks leaks itself)")
 def test_no_kernel_leaks():
     script = SETUP + textwrap.dedent(f"""
     import os, json
