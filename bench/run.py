@@ -88,6 +88,7 @@ def scaling(args: argparse.Namespace) -> int:
         print(f"=== {t} thread(s)", flush=True)
         with threadpool_limits(t, "openmp"):
             bench = Bench(quick=args.quick, threads=None)
+            bench.measure_bandwidth()  # some areas report GB/s against it
             for area in args.only or areas():
                 importlib.import_module(f"bench_{area}").run(bench)
         runs[t] = bench

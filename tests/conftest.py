@@ -18,3 +18,11 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the session counters of tests/_counters.py (e.g. "abuse cases run")."""
+    from tests import _counters
+
+    for name, n in sorted(_counters.COUNTS.items()):
+        terminalreporter.write_line(f"tunelab: {name}: {n}")

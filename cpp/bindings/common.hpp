@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -63,8 +64,17 @@ void require_writeable(const char* name, const inout_array<T>& a) {
   if (!a.writeable()) throw std::invalid_argument(std::string(name) + " must be writeable (it is updated in place)");
 }
 
+// A new C-contiguous array. Shapes whose byte size does not fit in py::ssize_t are refused
+// (pybind11 would compute the strides with a signed overflow): "name is too large".
 template <class T>
-py::array_t<T> empty(std::vector<py::ssize_t> shape) {
+py::array_t<T> empty(std::vector<py::ssize_t> shape, const char* name = "the output") {
+  py::ssize_t bytes = static_cast<py::ssize_t>(sizeof(T));
+  for (auto s : shape) {
+    if (s < 0) throw std::invalid_argument(std::string(name) + " must not be negative");
+    if (s != 0 && bytes > std::numeric_limits<py::ssize_t>::max() / 4 / s)
+      throw std::invalid_argument(std::string(name) + " is too large: the output cannot be allocated");
+    bytes *= s == 0 ? 1 : s;
+  }
   return py::array_t<T>(shape);
 }
 

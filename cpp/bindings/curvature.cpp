@@ -69,7 +69,9 @@ py::tuple top_eigen_callable(py::function matvec, std::int64_t n, int method, in
                              std::int64_t max_iter, std::uint64_t key) {
   if (n < 1) throw std::invalid_argument("n must be >= 1; got " + std::to_string(n));
   const cv::EigenOptions o = options(method, which, reorth, tol, max_iter);
-  auto vec = empty<double>({static_cast<py::ssize_t>(n)});
+  if (n > std::numeric_limits<std::int64_t>::max() / 64)  // the kernel's 2n start vectors, in bytes
+    throw std::invalid_argument("n is too large: the vectors cannot be allocated");
+  auto vec = empty<double>({static_cast<py::ssize_t>(n)}, "n");
   const auto bytes = static_cast<std::size_t>(n) * sizeof(double);
   auto mv = [&](const double* x, double* y) {
     auto xa = empty<double>({static_cast<py::ssize_t>(n)});
@@ -122,7 +124,7 @@ py::array_t<double> hutchinson_dense(in_array<double> A, std::uint64_t key, std:
 py::array_t<double> rademacher(std::int64_t n, std::uint64_t key, std::int64_t first, std::int64_t count,
                                int num_threads) {
   if (n < 0 || count < 0 || first < 0) throw std::invalid_argument("n, first and count must be non-negative");
-  auto out = empty<double>({static_cast<py::ssize_t>(count), static_cast<py::ssize_t>(n)});
+  auto out = empty<double>({static_cast<py::ssize_t>(count), static_cast<py::ssize_t>(n)}, "n");
   double* po = out.mutable_data();
   {
     py::gil_scoped_release release;

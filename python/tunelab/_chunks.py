@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -83,10 +84,21 @@ def _bounds(total: int, chunk: int) -> Iterator[tuple[int, int]]:
 
 
 class _Bound:
-    """A picklable ``bounds -> task(first, count, num_threads)`` for executors."""
+    """A picklable ``bounds -> task(first, count, num_threads)`` for executors.
+
+    dask.distributed names a task by a hash of its function and arguments and runs tasks of
+    equal names once (``pure=True``, its default). Each chunk's arguments differ (its bounds),
+    and ``__dask_tokenize__`` gives every driver call its own token, so no two chunks of one
+    study, nor of two concurrent studies, can be merged whatever dask's tokenizer does with
+    the task (and the task, which may hold a large matrix, is not hashed once per chunk).
+    """
 
     def __init__(self, task: Task, num_threads: int) -> None:
         self.task, self.num_threads = task, num_threads
+        self.token = uuid.uuid4().hex
+
+    def __dask_tokenize__(self) -> tuple[str, str, int]:
+        return ("tunelab-chunk", self.token, self.num_threads)
 
     def __call__(self, bounds: tuple[int, int]) -> Any:
         return self.task(bounds[0], bounds[1], self.num_threads)

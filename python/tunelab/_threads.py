@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import numbers
+import os
 
-__all__ = ["resolve_num_threads"]
+__all__ = ["resolve_num_threads", "MAX_THREADS"]
+
+#: The most threads a call may ask for: 8 per CPU (at least 64). Far more than the cores only
+#: oversubscribes, and an OpenMP runtime asked for a million threads spends minutes creating
+#: them (or fails to): refused with a ValueError instead.
+MAX_THREADS = max(64, 8 * (os.cpu_count() or 1))
 
 
 def resolve_num_threads(num_threads: int | None) -> int:
@@ -19,4 +25,6 @@ def resolve_num_threads(num_threads: int | None) -> int:
         raise TypeError(f"num_threads must be None or a positive int; got {type(num_threads).__name__}")
     if num_threads < 1:
         raise ValueError(f"num_threads must be None or a positive int; got {num_threads}")
+    if num_threads > MAX_THREADS:
+        raise ValueError(f"num_threads must be <= {MAX_THREADS} (8 per CPU); got {num_threads}")
     return int(num_threads)

@@ -14,7 +14,12 @@ __all__ = [
     "check_real",
     "check_choice",
     "check_callable",
+    "check_alloc",
 ]
+
+#: Larger outputs are refused outright (NumPy's own errors for them do not name the argument);
+#: smaller ones that do not fit in memory raise NumPy's MemoryError.
+MAX_ALLOC_BYTES = 2**62
 
 
 def as_array(
@@ -92,6 +97,16 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
     return value
+
+
+def check_alloc(name: str, shape: Iterable[int], itemsize: int = 8) -> None:
+    """Refuse an output of ``shape`` (set by argument ``name``) that no machine can allocate."""
+    shape = tuple(int(s) for s in shape)
+    n = 1
+    for s in shape:
+        n *= s
+    if n * itemsize > MAX_ALLOC_BYTES:
+        raise ValueError(f"{name} is too large: an output of shape {shape} ({n * itemsize:.3g} bytes) cannot be allocated")
 
 
 def check_callable(name: str, value: Any) -> Any:

@@ -9,6 +9,7 @@ products), so it works on a dense matrix, a stack of matrices or any matvec call
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +23,7 @@ from ._random import RNGLike, kernel_key
 from ._results import Result
 from ._stats import Moments
 from ._threads import resolve_num_threads
-from ._validation import as_array, check_callable, check_choice, check_int, check_real
+from ._validation import as_array, check_alloc, check_callable, check_choice, check_int, check_real
 
 __all__ = [
     "EigenResult",
@@ -205,6 +206,7 @@ def top_eigenvalue(
         if n is None:
             raise TypeError("n must be given when A is a matvec callable")
         n = check_int("n", n, minimum=1)
+        check_alloc("n", (2, n))
         key = kernel_key(rng)
         value, vec, it, conv, res = _core.top_eigen_callable(
             _CheckedMatVec(A, n, "A"), n, m_, w_, r_, tol, max_iter, key
@@ -214,11 +216,28 @@ def top_eigenvalue(
     if n is not None and check_int("n", n, minimum=1) != arr.shape[-1]:
         raise ValueError(f"n must match A's size {arr.shape[-1]}; got {n}")
     key = kernel_key(rng)
+    arr, scale = _rescaled(arr)
     if arr.ndim == 2:
         value, vec, it, conv, res = _core.top_eigen_dense(arr, m_, w_, r_, tol, max_iter, key, threads, SYM_TOL)
-        return EigenResult(float(value), vec, int(it), bool(conv), float(res))
+        return EigenResult(float(value) * scale, vec, int(it), bool(conv), float(res) * scale)
     value, vec, it, conv, res = _core.top_eigen_stack(arr, m_, w_, r_, tol, max_iter, key, threads, SYM_TOL)
-    return EigenResult(value, vec, it, conv, res)
+    return EigenResult(value * scale, vec, it, conv, res * scale)
+
+
+#: Matrices whose largest entry lies outside [2^-400, 2^400] are scaled by a power of two (exact)
+#: before a solve: sums of squares of their products would over- or underflow (an infinite
+#: residual, or a residual of 0 that stops the iteration at once with a wrong eigenvalue).
+_SAFE_EXP = 400
+
+
+def _rescaled(arr: np.ndarray) -> tuple[np.ndarray, float]:
+    big = max(float(arr.max()), -float(arr.min())) if arr.size else 0.0  # no |A| copy
+    if big == 0.0 or not np.isfinite(big):
+        return arr, 1.0  # zero matrices need no scaling; non-finite ones are refused by the kernel
+    e = math.frexp(big)[1]
+    if -_SAFE_EXP <= e <= _SAFE_EXP:
+        return arr, 1.0
+    return np.ldexp(arr, -e), math.ldexp(1.0, e)
 
 
 def stability_bound(A: Any, **kwargs: Any) -> Any:
@@ -247,8 +266,8 @@ def stability_bound(A: Any, **kwargs: Any) -> Any:
     value = np.asarray(res.value, dtype=float)
     if not np.all(res.converged):
         raise ValueError(
-            f"top_eigenvalue did not converge within max_iter={kwargs.get('max_iter', 1000)}; "
-            "raise max_iter or use method='lanczos'"
+            f"top_eigenvalue did not converge within max_iter={kwargs.get('max_iter', 1000)} at "
+            f"tol={kwargs.get('tol', 1e-8)}; raise max_iter or tol, or use method='lanczos'"
         )
     if np.any(value <= 0):
         raise ValueError(
@@ -292,6 +311,7 @@ def gd_quadratic(H: Any, x0: Any, lrs: Any, steps: int, *, num_threads: int | No
         raise ValueError(f"x0 must have shape ({H.shape[0]},) to match H; got {x0.shape}")
     lrs = as_array(lrs, "lrs", ndim=1)
     steps = check_int("steps", steps, minimum=0)
+    check_alloc("steps", (lrs.size, steps + 1))
     return _core.gd_quadratic(H, x0, lrs, steps, resolve_num_threads(num_threads), SYM_TOL)
 
 
@@ -355,10 +375,12 @@ def hutchinson_trace(
         count, chunking or executor.
     """
     n_samples = check_int("n_samples", n_samples, minimum=2)
+    scale = 1.0
     if callable(A) and not isinstance(A, np.ndarray):
         if n is None:
             raise TypeError("n must be given when A is a matvec callable")
         n = check_int("n", n, minimum=1)
+        check_alloc("n", (_GRAIN, n))
         key = kernel_key(rng)
         task: Any = partial(_callable_probes, matvec=_CheckedMatVec(A, n, "A"), n=n, key=key)
     else:
@@ -371,23 +393,25 @@ def hutchinson_trace(
         if max_asym > SYM_TOL * max_abs:
             raise ValueError(f"A must be symmetric: max|A - A.T| = {max_asym:.3g} exceeds {SYM_TOL} * max|A|")
         key = kernel_key(rng)
+        arr, scale = _rescaled(arr)
         task = partial(_dense_probes, A=arr, key=key)
     moments = Moments(grain=_GRAIN)
-    run_chunks(
-        task,
-        n_samples,
-        lambda first, count, values: moments.add(values),
-        grain=_GRAIN,
-        chunk_size=chunk_size,
-        executor=executor,
-        progress=progress,
-        desc="hutchinson_trace",
-        num_threads=num_threads,
-    )
-    return HutchinsonResult(
-        estimate=float(moments.mean),
-        stderr=float(moments.sem),
-        n_samples=n_samples,
-        variance=float(moments.var),
-    )
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
+        run_chunks(
+            task,
+            n_samples,
+            lambda first, count, values: moments.add(values),
+            grain=_GRAIN,
+            chunk_size=chunk_size,
+            executor=executor,
+            progress=progress,
+            desc="hutchinson_trace",
+            num_threads=num_threads,
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        estimate, stderr, variance = (float(moments.mean) * scale, float(moments.sem) * scale,
+                                      float(moments.var) * scale * scale)
+    if not (math.isfinite(estimate) and math.isfinite(stderr) and math.isfinite(variance)):
+        raise ValueError("A is too large: the probe values z'Az or their variance overflow float64; rescale A")
+    return HutchinsonResult(estimate=estimate, stderr=stderr, n_samples=n_samples, variance=variance)
 

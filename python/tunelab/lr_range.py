@@ -155,8 +155,9 @@ def lr_range_test(
     check_callable("grad", grad)
     x0 = as_array(x0, "x0")
     lrs = _check_lrs(lrs)
+    g_out = grad(x0)  # the user's own exceptions pass through unchanged
     try:
-        g = np.asarray(grad(x0), dtype=np.float64)
+        g = np.asarray(g_out, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"grad must return an array-like of floats ({exc})") from None
     if g.shape != x0.shape:
@@ -211,6 +212,8 @@ def lr_range_test_quadratic(H: Any, x0: Any, lrs: Any, *, num_threads: int | Non
     lrs = _check_lrs(lrs)
     with np.errstate(over="ignore", invalid="ignore"):
         losses, loss0 = _core.lr_range_test_quadratic(H, x0, lrs, resolve_num_threads(num_threads), SYM_TOL)
+    if not math.isfinite(loss0):
+        raise ValueError(f"x0 is too large: f(x0) = x0'Hx0/2 = {loss0} overflows float64; rescale H or x0")
     return _result(lrs, losses, loss0)
 
 
@@ -261,6 +264,8 @@ def lr_finder(
     lr_max = check_real("lr_max", lr_max, minimum=0.0, strict_min=True)
     if lr_max <= lr_min:
         raise ValueError(f"lr_max must exceed lr_min; got lr_min={lr_min}, lr_max={lr_max}")
+    if not math.isfinite(lr_max / lr_min):
+        raise ValueError(f"lr_max / lr_min overflows float64; got lr_min={lr_min}, lr_max={lr_max}")
     num_steps = check_int("num_steps", num_steps, minimum=2)
     smooth = check_real("smooth", smooth, minimum=0.0, maximum=1.0, strict_max=True)
     diverge_factor = check_real("diverge_factor", diverge_factor, minimum=1.0, strict_min=True)

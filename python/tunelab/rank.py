@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -57,7 +58,7 @@ def spearman_matrix(X: Any, *, axis: int = 0, num_threads: int | None = None) ->
     ``S^3 < 2^53`` (``S`` up to about 2e5), so the result is the same bits for any number of
     threads and agrees with SciPy to rounding in the final division.
     """
-    if isinstance(axis, bool) or axis not in (0, 1):
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or axis not in (0, 1):
         raise ValueError(f"axis must be 0 or 1; got {axis!r}")
     arr = as_array(X, "X", ndim=2)
     if arr.shape[axis] < 2:

@@ -12,9 +12,12 @@ import numpy as np
 from . import _core
 from ._random import RNGLike, kernel_key
 from ._threads import resolve_num_threads
-from ._validation import check_int
+from ._validation import check_alloc, check_int
 
 __all__ = ["standard_normal", "uniform"]
+
+#: Elements per kernel call (16 MB: a few ms on one thread, plus first-touch page faults).
+_SLICE = 1 << 21
 
 
 def _fill(
@@ -24,6 +27,7 @@ def _fill(
         if size is None:
             raise TypeError("size must be an int when out is not given; got None")
         size = check_int("size", size, minimum=0)
+        check_alloc("size", (size,))
     else:
         if not isinstance(out, np.ndarray) or out.dtype != np.float64:
             got = out.dtype if isinstance(out, np.ndarray) else type(out).__name__
@@ -41,7 +45,13 @@ def _fill(
     if out is None:
         out = np.empty(size)
     fn = _core.standard_normal_into if kind == "normal" else _core.uniform_into
-    fn(out, key, stream, first, threads)
+    # Fill in slices (element i is a pure function of first + i, so the bits are those of one
+    # call): between slices Python handles Ctrl-C, so a huge draw stays interruptible.
+    flat = out.reshape(-1)
+    for lo in range(0, flat.size, _SLICE):
+        fn(flat[lo : lo + _SLICE], key, stream, first + lo, threads)
+    if flat.size == 0:
+        fn(flat, key, stream, first, threads)
     return out
 
 

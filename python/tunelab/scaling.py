@@ -5,6 +5,7 @@ the exponent emerges from SGD's mechanics, and the gradient noise scale."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -329,6 +330,8 @@ class SGDQuadraticObjective:
 
         n = check_real("dataset_size", dataset_size, minimum=0.0, strict_min=True)
         b = check_real("batch_size", batch_size, minimum=0.0, strict_min=True)
+        if not self.epochs * n / b <= 1e9:
+            raise ValueError("dataset_size, batch_size: epochs * N / B exceeds 1e9 steps; choose a larger batch_size")
         return sgd_quadratic_expected_loss(n, b, **self._options())
 
     def evaluate_grid(
@@ -341,10 +344,16 @@ class SGDQuadraticObjective:
         if (s < 0).any():
             raise ValueError("seeds must be non-negative")
         o = self._options()
-        return _core.sgd_quadratic_scores(
+        out = _core.sgd_quadratic_scores(
             n, b, s.astype(np.uint64), o["dim"], o["spectrum_exponent"], o["init_exponent"], o["lr"], o["noise"],
             o["epochs"], o["avg_fraction"], self.key, resolve_num_threads(num_threads),
         )
+        if not np.isfinite(out).all():
+            raise ValueError(
+                "the simulated loss overflows float64: spectrum_exponent, init_exponent (start point "
+                "i^((a - b)/2)) or noise is too large"
+            )
+        return out
 
     def __call__(self, dataset_size: float, batch_size: float, seed: int) -> float:
         """Final loss of one SGD run (lower is better)."""
@@ -452,7 +461,16 @@ def _refined_argmin(scores: np.ndarray, log_b: np.ndarray, refine: bool) -> tupl
 
 
 def _objective_row(objective: Any, n: float, batch_sizes: np.ndarray, seed: int) -> np.ndarray:
-    return np.array([float(objective(n, b, seed)) for b in batch_sizes])
+    return np.array([_score(objective(n, b, seed)) for b in batch_sizes])
+
+
+def _score(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)) or np.ndim(value) != 0:
+        raise TypeError(f"objective must return a real number; got {type(value).__name__}")
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"objective must return a real number; got {type(value).__name__} ({exc})") from None
 
 
 def _objective_grid(objective: Any, n: float, batch_sizes: np.ndarray, seeds: np.ndarray, threads: int | None) -> np.ndarray:
@@ -532,6 +550,8 @@ def batch_scaling_study(
     b_arr = _positive_sizes(batch_sizes, "batch_sizes")
     if n_arr.size < 3:
         raise ValueError(f"dataset_sizes must have at least 3 values for a fit; got {n_arr.size}")
+    if np.unique(n_arr).size < 2:
+        raise ValueError("dataset_sizes must contain at least 2 distinct values for a fit")
     if b_arr.size < 3:
         raise ValueError(f"batch_sizes must have at least 3 values; got {b_arr.size}")
     if not (np.diff(b_arr) > 0).all():
@@ -705,18 +725,24 @@ def gradient_noise_scale(
         n, d = g.shape
         if n < 2:
             raise ValueError(f"per_example_grads must have at least 2 examples (rows); got {n}")
-        mean = g.mean(axis=0)
-        centred = g - mean
-        trace = float((centred * centred).sum() / (n - 1))
-        gsq = float(mean @ mean) - trace / n
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
+            mean = g.mean(axis=0)
+            centred = g - mean
+            trace = float((centred * centred).sum() / (n - 1))
+            gsq = float(mean @ mean) - trace / n
+        if not (np.isfinite(trace) and np.isfinite(gsq)):
+            raise ValueError("per_example_grads is too large: the estimates overflow float64; rescale it")
         b_simple = _ratio(trace, gsq, "|G|^2")
         b_noise = b_simple
         if hessian is not None:
             h = as_array(hessian, "hessian", ndim=2)
             if h.shape != (d, d):
                 raise ValueError(f"hessian must have shape ({d}, {d}); got {h.shape}")
-            tr_hs = float(np.einsum("ij,ki,kj->", h, centred, centred) / (n - 1))
-            ghg = float(mean @ h @ mean) - tr_hs / n
+            with np.errstate(over="ignore", invalid="ignore"):
+                tr_hs = float(np.einsum("ij,ki,kj->", h, centred, centred) / (n - 1))
+                ghg = float(mean @ h @ mean) - tr_hs / n
+            if not (np.isfinite(tr_hs) and np.isfinite(ghg)):
+                raise ValueError("hessian is too large: tr(H Sigma) overflows float64; rescale it")
             b_noise = _ratio(tr_hs, ghg, "G^T H G")
         return NoiseScale(b_simple, trace, gsq, b_noise, b_noise, "per-example")
 
@@ -733,8 +759,11 @@ def gradient_noise_scale(
     if (small < 0).any() or (big < 0).any():
         raise ValueError("grad_sq_small and grad_sq_big are squared norms and must be >= 0")
     gs, gb = float(small.mean()), float(big.mean())
-    gsq = (bb * gb - bs * gs) / (bb - bs)
-    trace = (gs - gb) / (1.0 / bs - 1.0 / bb)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gsq = (bb * gb - bs * gs) / (bb - bs)
+        trace = (gs - gb) / (1.0 / bs - 1.0 / bb)
+    if not (np.isfinite(trace) and np.isfinite(gsq)):
+        raise ValueError("grad_sq_small, grad_sq_big, batch_small, batch_big: the estimates overflow float64; rescale them")
     b_simple = _ratio(trace, gsq, "|G|^2")
     return NoiseScale(b_simple, trace, gsq, b_simple, b_simple, "two-batch")
 

@@ -4,6 +4,7 @@ search per (task, seed) in C++, and Spearman's rank correlation beside its arcsi
 from __future__ import annotations
 
 import functools
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from . import _core
 from ._chunks import run_chunks
 from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
-from ._validation import as_array, check_int, check_real
+from ._validation import as_array, check_alloc, check_int, check_real
 from .rank import spearman_matrix
 
 __all__ = ["TransferStudy", "transfer_study", "arcsine_spearman"]
@@ -21,8 +22,11 @@ __all__ = ["TransferStudy", "transfer_study", "arcsine_spearman"]
 
 def arcsine_spearman(rho: Any) -> np.ndarray:
     """Spearman's rho of a bivariate normal with Pearson correlation ``rho``:
-    ``(6 / pi) * arcsin(rho / 2)`` (Pearson 1907; Kruskal 1958)."""
-    return 6.0 / np.pi * np.arcsin(np.asarray(rho, dtype=np.float64) / 2.0)
+    ``(6 / pi) * arcsin(rho / 2)`` (Pearson 1907; Kruskal 1958). ``rho``: finite, in [-1, 1]."""
+    r = as_array(rho, "rho", allow_empty=True)
+    if ((r < -1) | (r > 1)).any():
+        raise ValueError("rho must lie in [-1, 1]")
+    return 6.0 / np.pi * np.arcsin(r / 2.0)
 
 
 @dataclass(frozen=True, repr=False)
@@ -117,7 +121,7 @@ class TransferStudy(Result):
 
 
 def _per_task(value: Any, name: str, T: int, *, positive: bool = False) -> np.ndarray:
-    if np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+    if isinstance(value, numbers.Real):
         arr = np.full(T, check_real(name, value))
     else:
         arr = as_array(value, name, ndim=(0, 1)).reshape(-1)
@@ -222,8 +226,12 @@ def transfer_study(
         hi = float(np.max(mu_a + 5 * sigma_a))
         if hi <= lo:
             hi = lo + 1.0
-        log_grid = np.linspace(lo, hi, 200)
-        rates = np.exp(log_grid)
+        with np.errstate(over="ignore", under="ignore"):
+            log_grid = np.linspace(lo, hi, 200)
+            rates = np.exp(log_grid)
+        if not (np.isfinite(rates).all() and rates[0] > 0):
+            raise ValueError("mu and sigma: the default lr_grid exp(mu -/+ 5 sigma) over- or underflows float64; "
+                             "pass lr_grid or smaller mu, sigma")
     else:
         grid = as_array(lr_grid, "lr_grid", ndim=1)
         if grid.size < 2:
@@ -235,6 +243,10 @@ def transfer_study(
         if not (np.diff(log_grid) > 0).all():
             raise ValueError("lr_grid must be strictly increasing")
     log_grid = np.ascontiguousarray(log_grid)
+    # |c z + sqrt(1 - c^2) eps| <= 2 * 8.6 (bounded normals): the latent log-rates stay finite.
+    if not np.isfinite(np.abs(mu_a) + 20.0 * sigma_a).all():
+        raise ValueError("mu and sigma are too large: the latent log-rates mu + sigma * N(0, 1) overflow float64")
+    check_alloc("n_seeds", (T, n_seeds), 16)
     key = kernel_key(rng)
 
     tuned = np.empty((T, n_seeds), dtype=np.int64)

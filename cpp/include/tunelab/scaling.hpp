@@ -68,7 +68,7 @@ inline void sgd_quadratic(const double* sizes, std::int64_t n_sizes, const doubl
   double max_steps = 0.0;
   for (std::int64_t i = 0; i < n_sizes; ++i)
     for (std::int64_t j = 0; j < n_batches; ++j) max_steps = std::max(max_steps, opt.epochs * sizes[i] / batches[j]);
-  if (max_steps > 1e9) throw std::invalid_argument("epochs * N / B exceeds 1e9 steps; choose larger batch_sizes");
+  if (max_steps > 1e9) throw std::invalid_argument("dataset_sizes, batch_sizes: epochs * N / B exceeds 1e9 steps; choose larger batch_sizes");
 
   const std::int64_t d = opt.dim;
   std::vector<double> lam(static_cast<std::size_t>(d)), theta0(static_cast<std::size_t>(d)), sq(static_cast<std::size_t>(d));
