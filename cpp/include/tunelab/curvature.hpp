@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -20,12 +19,7 @@
 
 #include "tunelab/parallel.hpp"
 #include "tunelab/rng.hpp"
-
-#if defined(__GNUC__)
-#define TUNELAB_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define TUNELAB_ALWAYS_INLINE inline
-#endif
+#include "tunelab/simd.hpp"
 
 namespace tunelab::curvature {
 
@@ -536,70 +530,24 @@ EigenOut top_eigen(MatVec&& mv, std::int64_t n, std::uint64_t key, const EigenOp
 // x86-64 CPU (and, as far as IEEE arithmetic goes, anywhere); only the speed differs.
 inline constexpr std::int64_t kSmallN = 128;
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(TUNELAB_NO_DISPATCH)
-#define TUNELAB_X86_DISPATCH 1
-#endif
-#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
-#define TUNELAB_SHUFFLEVECTOR 1
-#endif
-
 namespace small {
 
-// The vector width to run: 2 = AVX-512F, 1 = AVX2, 0 = baseline. TUNELAB_SIMD=0/1/2 in the
-// environment caps it (to test that every width gives the same bits).
-inline int simd_level() noexcept {
-#ifdef TUNELAB_X86_DISPATCH
-  static const int level = [] {
-    __builtin_cpu_init();
-    int l = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") ? 1 : 0);
-    if (const char* cap = std::getenv("TUNELAB_SIMD"); cap && *cap >= '0' && *cap <= '2') l = std::min(l, *cap - '0');
-    return l;
-  }();
-  return level;
-#else
-  return 0;
-#endif
-}
+using simd::at;
+using simd::Baseline;
+using simd::kW;
+using simd::Scratch;
 
-template <class V>
-struct Mem {  // V as stored in memory: unaligned, may alias double
-  typedef V type;
-};
-#if defined(__GNUC__)
-typedef double d2 __attribute__((vector_size(16)));
-typedef double d4 __attribute__((vector_size(32)));
-typedef double d8 __attribute__((vector_size(64)));
-template <>
-struct Mem<d2> {
-  typedef double type __attribute__((vector_size(16), aligned(8), may_alias));
-};
-template <>
-struct Mem<d4> {
-  typedef double type __attribute__((vector_size(32), aligned(8), may_alias));
-};
-template <>
-struct Mem<d8> {
-  typedef double type __attribute__((vector_size(64), aligned(8), may_alias));
-};
-using Baseline = d2;
-#else
-using Baseline = double;
-#endif
-
-template <class V>
-inline constexpr int kW = static_cast<int>(sizeof(V) / sizeof(double));
-
-template <class V>
-TUNELAB_ALWAYS_INLINE const typename Mem<V>::type& at(const double* p) noexcept {
-  return *reinterpret_cast<const typename Mem<V>::type*>(p);
-}
-template <class V>
-TUNELAB_ALWAYS_INLINE typename Mem<V>::type& at(double* p) noexcept {
-  return *reinterpret_cast<typename Mem<V>::type*>(p);
-}
 // The eight lanes of Q = 8 / W vectors, lane l = element l % W of vector l / W.
 template <class V>
 TUNELAB_ALWAYS_INLINE double lanes(const V* acc) noexcept {
+#ifdef TUNELAB_SHUFFLEVECTOR
+  if constexpr (kW<V> == 8) {  // the same sums in registers (a + b = b + a exactly)
+    const V a = acc[0];
+    const V u = a + __builtin_shufflevector(a, a, 1, 0, 3, 2, 5, 4, 7, 6);
+    const V t = u + __builtin_shufflevector(u, u, 2, 3, 0, 1, 6, 7, 4, 5);
+    return t[0] + t[4];
+  }
+#endif
   double s[8];
   std::memcpy(s, acc, sizeof s);
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
@@ -608,41 +556,39 @@ TUNELAB_ALWAYS_INLINE double lanes(const V* acc) noexcept {
 // Row stride of the transposed copy: n rounded up to a multiple of 8 doubles (64 bytes).
 inline std::int64_t stride(std::int64_t n) noexcept { return (n + 7) / 8 * 8; }
 
-// 64-byte-aligned scratch of `count` doubles.
-struct Scratch {
-  std::vector<double> buf;
-  double* data = nullptr;
-  explicit Scratch(std::size_t count) : buf(count + 8) {
-    auto p = reinterpret_cast<std::uintptr_t>(buf.data());
-    data = buf.data() + (64 - p % 64) % 64 / sizeof(double);
+// Outputs i0 .. i0 + Q W - 1 of y = A x from T = A' (row stride ld), held in registers.
+template <class V, int Q>
+TUNELAB_ALWAYS_INLINE void matvec_block(const double* T, std::int64_t ld, std::int64_t n, const double* x, double* y,
+                                        std::int64_t i0) noexcept {
+  constexpr int W = kW<V>;
+  V e[Q], o[Q];
+  for (int q = 0; q < Q; ++q) e[q] = o[q] = V{};
+  std::int64_t j = 0;
+  for (; j + 2 <= n; j += 2) {
+    const double xe = x[j], xo = x[j + 1];
+    const double* te = T + j * ld + i0;
+    const double* to = te + ld;
+    for (int q = 0; q < Q; ++q) e[q] += at<V>(te + q * W) * xe;
+    for (int q = 0; q < Q; ++q) o[q] += at<V>(to + q * W) * xo;
   }
-};
+  if (j < n) {
+    const double xe = x[j];
+    const double* te = T + j * ld + i0;
+    for (int q = 0; q < Q; ++q) e[q] += at<V>(te + q * W) * xe;
+  }
+  for (int q = 0; q < Q; ++q) at<V>(y + i0 + q * W) = e[q] + o[q];
+}
 
-// y = A x from T = A' (row stride ld).
+// y = A x from T = A': blocks of 4 W outputs, then of W, then one at a time (the order of the
+// additions for an output does not depend on its block).
 template <class V>
 TUNELAB_ALWAYS_INLINE void matvec(const double* T, std::int64_t ld, std::int64_t n, const double* x,
                                   double* y) noexcept {
-  constexpr int W = kW<V>, Q = 16 / W;
+  constexpr int W = kW<V>;
   std::int64_t i0 = 0;
-  for (; i0 + 16 <= n; i0 += 16) {  // 16 outputs in registers, two chains
-    V e[Q], o[Q];
-    for (int q = 0; q < Q; ++q) e[q] = o[q] = V{};
-    std::int64_t j = 0;
-    for (; j + 2 <= n; j += 2) {
-      const double xe = x[j], xo = x[j + 1];
-      const double* te = T + j * ld + i0;
-      const double* to = te + ld;
-      for (int q = 0; q < Q; ++q) e[q] += at<V>(te + q * W) * xe;
-      for (int q = 0; q < Q; ++q) o[q] += at<V>(to + q * W) * xo;
-    }
-    if (j < n) {
-      const double xe = x[j];
-      const double* te = T + j * ld + i0;
-      for (int q = 0; q < Q; ++q) e[q] += at<V>(te + q * W) * xe;
-    }
-    for (int q = 0; q < Q; ++q) at<V>(y + i0 + q * W) = e[q] + o[q];
-  }
-  for (std::int64_t i = i0; i < n; ++i) {  // the last n % 16 outputs, same order
+  for (; i0 + 4 * W <= n; i0 += 4 * W) matvec_block<V, 4>(T, ld, n, x, y, i0);
+  for (; i0 + W <= n; i0 += W) matvec_block<V, 1>(T, ld, n, x, y, i0);
+  for (std::int64_t i = i0; i < n; ++i) {
     double e = 0.0, o = 0.0;
     std::int64_t j = 0;
     for (; j + 2 <= n; j += 2) {
@@ -955,27 +901,11 @@ TUNELAB_ALWAYS_INLINE void power_range(const double* A, std::int64_t n, std::int
 }
 
 // The entry points: each instantiated for AVX-512F, AVX2 and the baseline, dispatched at run time.
-#ifdef TUNELAB_X86_DISPATCH
-#define TUNELAB_SMALL_DISPATCH(ret, name, impl, params, args)                                 \
-  __attribute__((target("avx512f"))) inline ret name##_avx512 params { return impl<d8> args; } \
-  __attribute__((target("avx2"))) inline ret name##_avx2 params { return impl<d4> args; }      \
-  inline ret name params {                                                                    \
-    switch (simd_level()) {                                                                   \
-      case 2: return name##_avx512 args;                                                      \
-      case 1: return name##_avx2 args;                                                        \
-      default: return impl<Baseline> args;                                                    \
-    }                                                                                         \
-  }
-#else
-#define TUNELAB_SMALL_DISPATCH(ret, name, impl, params, args) \
-  inline ret name params { return impl<Baseline> args; }
-#endif
-
-TUNELAB_SMALL_DISPATCH(void, matvec_any, matvec,
+TUNELAB_SIMD_DISPATCH(void, matvec_any, matvec,
                        (const double* T, std::int64_t ld, std::int64_t n, const double* x, double* y), (T, ld, n, x, y))
-TUNELAB_SMALL_DISPATCH(MatrixCheck, transpose_check_any, transpose_check,
+TUNELAB_SIMD_DISPATCH(MatrixCheck, transpose_check_any, transpose_check,
                        (const double* A, std::int64_t n, double* T, std::int64_t ld), (A, n, T, ld))
-TUNELAB_SMALL_DISPATCH(void, power_range_any, power_range,
+TUNELAB_SIMD_DISPATCH(void, power_range_any, power_range,
                        (const double* A, std::int64_t n, std::int64_t r0, std::int64_t r1, const double* start,
                         const EigenOptions& o, double sym_tol, const Out& res),
                        (A, n, r0, r1, start, o, sym_tol, res))
