@@ -89,6 +89,11 @@ def run(bench: Bench) -> None:
     bench.record(Row("curvature", "power iteration stack", f"{m}x{d}x{d} tol={tol_s:g}", t_stack,
                      {"numpy ref (batched matmul)": t_ref, "numpy eigvalsh": t_eigh},
                      {"mean_iter": float(res.n_iter.mean()), "targets": "ref>=10x, eigvalsh>=3x"}))
+    if not threads and tunelab._core.max_threads() > 1:  # the same at one thread (NumPy's side is serial)
+        t_stack1 = median_time(lambda: tunelab.top_eigenvalue(stack, tol=tol_s, rng=0, num_threads=1), repeat=5)
+        bench.record(Row("curvature", "power iteration stack (1 thr)", f"{m}x{d}x{d} tol={tol_s:g}", t_stack1,
+                         {"numpy ref (batched matmul)": t_ref, "numpy eigvalsh": t_eigh},
+                         {"mean_iter": float(res.n_iter.mean()), "targets": "ref>=10x, eigvalsh>=3x"}))
     t_lz = median_time(lambda: tunelab.top_eigenvalue(stack, method="lanczos", tol=tol_s, rng=0,
                                                       num_threads=threads), repeat=3)
     bench.record(Row("curvature", "lanczos stack", f"{m}x{d}x{d} tol={tol_s:g}", t_lz,

@@ -412,3 +412,52 @@ def test_hutchinson_callable_equals_dense():
 def test_hutchinson_refusals(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         tunelab.hutchinson_trace(*args, **kwargs)
+
+
+def test_vector_widths_give_the_same_bits():
+    """The small-matrix kernels run at the widest vector width the CPU has (AVX-512F, AVX2 or
+    baseline x86-64); TUNELAB_SIMD caps it. Each width must return exactly the same bits, for
+    power iteration (both runs of which="LA") and Lanczos, with n not a multiple of 8."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, tunelab\n"
+        "rng = np.random.default_rng(5)\n"
+        "a = rng.standard_normal((40, 21, 21)); a = (a + a.transpose(0, 2, 1)) / 2\n"
+        "out = [tunelab.top_eigenvalue(a, method=m, rng=3) for m in ('power', 'lanczos')]\n"
+        "b = np.round(a[:9, :16, :16], 1); b = (b + b.transpose(0, 2, 1)) / 2\n"
+        "out.append(tunelab.top_eigenvalue(b, rng=4, num_threads=2))\n"
+        "import sys; np.save(sys.stdout.buffer, np.concatenate([np.r_[r.value, r.vector.ravel(), r.n_iter, r.residual]"
+        " for r in out]))\n"
+    )
+    import io
+
+    runs = []
+    for level in ("0", "1", "2"):
+        env = dict(os.environ, TUNELAB_SIMD=level)
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+        runs.append(np.load(io.BytesIO(done.stdout)))
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r, runs[0])
+
+
+def test_stack_refusals_after_the_fused_check():
+    """The stack path checks symmetry and finiteness while it copies each matrix: the refusal
+    names the first bad matrix, as before, for NaN, inf and asymmetry (also when n > 128)."""
+    good = np.stack([np.eye(5) * (i + 1) for i in range(6)])
+    for bad_value, match in ((np.nan, r"A\[2\] must contain only finite"), (np.inf, r"A\[2\] must contain only finite")):
+        s = good.copy()
+        s[2, 1, 3] = bad_value
+        s[4, 0, 1] = 1.0  # also bad, but later
+        with pytest.raises(ValueError, match=match):
+            tunelab.top_eigenvalue(s)
+    s = good.copy()
+    s[3, 0, 4] = 0.5
+    with pytest.raises(ValueError, match=r"A\[3\] must be symmetric"):
+        tunelab.top_eigenvalue(s, method="lanczos")
+    big = np.stack([np.eye(130), np.eye(130)])
+    big[1, 0, 1] = 1.0
+    with pytest.raises(ValueError, match=r"A\[1\] must be symmetric"):
+        tunelab.top_eigenvalue(big)

@@ -56,8 +56,7 @@ py::tuple top_eigen_stack(in_array<double> A, int method, int which, int reorth,
   bool* pconv = converged.mutable_data();
   {
     py::gil_scoped_release release;
-    cv::require_symmetric_stack("A", pa, m, n, sym_tol, num_threads);
-    cv::top_eigen_stack(pa, m, n, o, key, num_threads, pval, pvec, pit, pconv, pres);
+    cv::top_eigen_stack(pa, m, n, o, key, num_threads, pval, pvec, pit, pconv, pres, sym_tol, "A");
   }
   return py::make_tuple(value, vec, n_iter, converged, residual);
 }

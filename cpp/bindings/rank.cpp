@@ -2,6 +2,8 @@
 #include "common.hpp"
 #include "tunelab/rank.hpp"
 
+#include <memory>
+
 namespace tunelab::bind {
 
 namespace {
@@ -28,13 +30,14 @@ py::tuple spearman(in_array<double> x, int axis, int num_threads) {
   const auto T = static_cast<py::ssize_t>(opt.n_vars);
   auto rho = empty<double>({T, T});
   auto constant = empty<std::uint8_t>({T});
-  std::vector<double> scratch(static_cast<std::size_t>(opt.n_vars * opt.n_obs));
+  // Every element is written before it is read: no need to zero it.
+  std::unique_ptr<double[]> scratch(new double[static_cast<std::size_t>(opt.n_vars * opt.n_obs)]);
   const double* px = x.data();
   double* pr = rho.mutable_data();
   std::uint8_t* pc = constant.mutable_data();
   {
     py::gil_scoped_release release;
-    rank::spearman_matrix(px, opt, scratch.data(), pr, pc, num_threads);
+    rank::spearman_matrix(px, opt, scratch.get(), pr, pc, num_threads);
   }
   return py::make_tuple(rho, constant);
 }

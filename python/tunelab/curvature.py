@@ -199,6 +199,12 @@ def top_eigenvalue(
     value of the tridiagonal ``T_k`` that is algebraically largest (``"LA"``) or largest in
     magnitude (``"LM"``) directly, so it needs no shift; its residual is recomputed with one
     extra matvec at the end (counted in ``n_iter``).
+
+    Matrices with ``n ≤ 128`` (a stack's, or a single one) are solved on a transposed copy
+    whose columns are combined with short vectors, several matrices interleaved per thread;
+    the code is compiled for AVX-512F, AVX2 and baseline x86-64 and the widest the CPU has is
+    used. Every width performs the same IEEE operations in the same order (no fused
+    multiply-adds, no reassociation), so the result is the same bits on any CPU.
     """
     m_, w_, r_, tol, max_iter = _options(method, which, reorth, tol, max_iter)
     threads = resolve_num_threads(num_threads)

@@ -10,8 +10,16 @@
 // only rounding is in the final division and square root.
 //
 // Ranking maps the doubles to order-preserving unsigned 64-bit keys (-0.0 and +0.0 tie, as
-// they compare equal), radix-sorts (upper 32 key bits | index) words with 11-bit digits and
-// finishes runs that share the upper 32 bits by a comparison sort on the full key. Inputs must be free of NaN (the Python layer refuses them).
+// they compare equal), radix-sorts (h | index) words by a 22-bit monotone image h of the value
+// (two passes of 11-bit digits; see centred_ranks) and finishes runs that share h by a
+// comparison sort on the full key. Ties are then read off the sorted words, looking up full
+// keys only within runs that share h. Inputs must be free of NaN (the Python layer refuses them).
+//
+// When the observations are the rows of X, X is first transposed in cache-sized tiles so that
+// each variable is ranked from contiguous memory. The Gram matrix is a symmetric rank-S update in 4 x 4 register tiles of
+// short vectors along the observations (tunelab/simd.hpp: AVX-512F, AVX2 or baseline, chosen
+// at run time), blocked over the observations so that the rows stay in cache; each block's
+// partial Gram is exact, so adding the blocks in any order gives the same bits.
 #pragma once
 
 #include <algorithm>
@@ -25,6 +33,7 @@
 #include <vector>
 
 #include "tunelab/parallel.hpp"
+#include "tunelab/simd.hpp"
 
 namespace tunelab::rank {
 
@@ -39,15 +48,18 @@ inline std::uint64_t sortable_key(double x) noexcept {
 
 // Stable LSD radix sort (11-bit digits) of n words by their upper 32 bits; the lower 32 bits
 // ride along (they hold the observation index). The result is in `a`.
-inline void radix_sort_hi32(std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& b, std::size_t n) {
+// `passes` = 3 sorts by all 32 upper bits; 2 by the lowest 22 of them (the caller guarantees the
+// others are zero).
+inline void radix_sort_hi32(std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& b, std::size_t n,
+                            int passes = 3) {
   constexpr int kBits = 11, kPasses = 3;
   constexpr std::uint64_t kMask = (1u << kBits) - 1u;
   std::array<std::array<std::uint32_t, 1u << kBits>, kPasses> hist{};
   for (std::size_t k = 0; k < n; ++k) {
     const std::uint64_t v = a[k] >> 32;
-    for (int p = 0; p < kPasses; ++p) ++hist[static_cast<std::size_t>(p)][(v >> (kBits * p)) & kMask];
+    for (int p = 0; p < passes; ++p) ++hist[static_cast<std::size_t>(p)][(v >> (kBits * p)) & kMask];
   }
-  for (int p = 0; p < kPasses; ++p) {
+  for (int p = 0; p < passes; ++p) {
     auto& h = hist[static_cast<std::size_t>(p)];
     bool trivial = false;  // every word has this digit: the pass would be the identity
     for (std::size_t q = 0; q < h.size(); ++q) trivial = trivial || h[q] == n;
@@ -75,7 +87,8 @@ struct RankScratch {
 };
 
 // Doubled, centred average ranks q = 2r - (n + 1) of the n values x[0], x[stride], ...
-// written to out[0..n). Returns true when the variable is constant (all q are then 0).
+// written to out[0..n) (out may be x itself when stride is 1: x is read before out is written).
+// Returns true when the variable is constant (all q are then 0).
 //
 // The words (upper 32 bits of the order-preserving key | index) are radix-sorted, then runs
 // that share the upper 32 bits are put in full-key order (rare for continuous data; runs of
@@ -87,11 +100,30 @@ inline bool centred_ranks(const double* x, std::int64_t stride, std::size_t n, d
     w.b.resize(n);
   }
   std::uint64_t* key = w.key.data();
+  double mn = x[0], mx = x[0];
   for (std::size_t k = 0; k < n; ++k) {
-    key[k] = detail::sortable_key(x[static_cast<std::int64_t>(k) * stride]);
-    w.a[k] = (key[k] & 0xFFFFFFFF00000000ull) | static_cast<std::uint64_t>(k);
+    const double v = x[static_cast<std::int64_t>(k) * stride];
+    key[k] = detail::sortable_key(v);
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
   }
-  detail::radix_sort_hi32(w.a, w.b, n);
+  // Sort words (h | index) by h. h is a 22-bit affine image of the value, floor((v/2 - min/2) *
+  // scale): each floating-point step is monotone, so h never inverts an order, and two radix
+  // passes suffice; values that share an h (rare unless the distribution has heavy tails) are
+  // put in order below. If the range is too small for that map, h is the key's upper half
+  // (three passes).
+  const double hmn = 0.5 * mn, scale = static_cast<double>((1u << 22) - 1u) / (0.5 * mx - hmn);
+  if (n > 0 && mn < mx && std::isfinite(scale)) {
+    for (std::size_t k = 0; k < n; ++k) {
+      const double t = (0.5 * x[static_cast<std::int64_t>(k) * stride] - hmn) * scale;  // in [0, 2^22 - 1]
+      const auto h = std::min<std::uint64_t>(static_cast<std::uint64_t>(t), (1u << 22) - 1u);
+      w.a[k] = (h << 32) | static_cast<std::uint64_t>(k);
+    }
+    detail::radix_sort_hi32(w.a, w.b, n, 2);
+  } else {
+    for (std::size_t k = 0; k < n; ++k) w.a[k] = (key[k] & 0xFFFFFFFF00000000ull) | static_cast<std::uint64_t>(k);
+    detail::radix_sort_hi32(w.a, w.b, n, 3);
+  }
   std::uint64_t* a = w.a.data();
   constexpr std::uint64_t kLo = 0xFFFFFFFFull;
   for (std::size_t lo = 0; lo < n;) {
@@ -107,10 +139,10 @@ inline bool centred_ranks(const double* x, std::int64_t stride, std::size_t n, d
     lo = hi;
   }
   const double nn = static_cast<double>(n);
-  for (std::size_t lo = 0; lo < n;) {
+  for (std::size_t lo = 0; lo < n;) {  // tie groups: equal upper halves, then equal full keys
     std::size_t hi = lo + 1;
-    const std::uint64_t k0 = key[a[lo] & kLo];
-    while (hi < n && key[a[hi] & kLo] == k0) ++hi;
+    const std::uint64_t h0 = a[lo] >> 32;
+    while (hi < n && (a[hi] >> 32) == h0 && key[a[hi] & kLo] == key[a[lo] & kLo]) ++hi;
     // Ranks lo+1 .. hi (1-based) share the average (lo + 1 + hi) / 2; doubled and centred:
     const double q = static_cast<double>(lo + hi) - nn;
     for (std::size_t k = lo; k < hi; ++k) out[a[k] & kLo] = q;
@@ -118,6 +150,64 @@ inline bool centred_ranks(const double* x, std::int64_t stride, std::size_t n, d
   }
   return n > 0 && key[a[0] & kLo] == key[a[n - 1] & kLo];
 }
+
+namespace detail {
+
+// G += Q_rows' Q_cols over observations k0 .. k1-1 for the 4 x 4 tile of variables (i0.., j0..)
+// (rows of the centred ranks, S apart; rows past T repeat the last one and are not stored).
+// All products and sums are integers below 2^53, so the lanes and their order do not matter.
+template <class V>
+TUNELAB_ALWAYS_INLINE void gram_tile(const double* q, std::int64_t S, std::int64_t T, std::int64_t i0,
+                                     std::int64_t j0, std::int64_t k0, std::int64_t k1, double* g) noexcept {
+  constexpr int W = simd::kW<V>;
+  const double* a[4];
+  const double* b[4];
+  for (int r = 0; r < 4; ++r) {
+    a[r] = q + std::min<std::int64_t>(i0 + r, T - 1) * S;
+    b[r] = q + std::min<std::int64_t>(j0 + r, T - 1) * S;
+  }
+  V acc[4][4];
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) acc[r][c] = V{};
+  std::int64_t k = k0;
+  for (; k + W <= k1; k += W) {
+    V x[4], y[4];
+    for (int r = 0; r < 4; ++r) {
+      x[r] = simd::at<V>(a[r] + k);
+      y[r] = simd::at<V>(b[r] + k);
+    }
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 4; ++c) acc[r][c] += x[r] * y[c];
+  }
+  double tile[4][4];
+  for (int r = 0; r < 4; ++r) {
+    for (int c = 0; c < 4; ++c) {
+      double l[W];
+      std::memcpy(l, &acc[r][c], sizeof l);
+      double t = 0.0;
+      for (int i = 0; i < W; ++i) t += l[i];
+      for (std::int64_t kk = k; kk < k1; ++kk) t += a[r][kk] * b[c][kk];
+      tile[r][c] = t;
+    }
+  }
+  const std::int64_t ni = std::min<std::int64_t>(4, T - i0), nj = std::min<std::int64_t>(4, T - j0);
+  for (std::int64_t r = 0; r < ni; ++r)
+    for (std::int64_t c = 0; c < nj; ++c) g[(i0 + r) * T + (j0 + c)] += tile[r][c];
+}
+
+// g (T x T, upper triangle of 4 x 4 tiles) += the Gram of observations k0 .. k1-1.
+template <class V>
+TUNELAB_ALWAYS_INLINE void gram_block(const double* q, std::int64_t S, std::int64_t T, std::int64_t k0,
+                                      std::int64_t k1, double* g) noexcept {
+  for (std::int64_t i0 = 0; i0 < T; i0 += 4)
+    for (std::int64_t j0 = i0; j0 < T; j0 += 4) gram_tile<V>(q, S, T, i0, j0, k0, k1, g);
+}
+
+TUNELAB_SIMD_DISPATCH(void, gram_block_any, gram_block,
+                      (const double* q, std::int64_t S, std::int64_t T, std::int64_t k0, std::int64_t k1, double* g),
+                      (q, S, T, k0, k1, g))
+
+}  // namespace detail
 
 struct SpearmanOptions {
   std::int64_t n_vars = 0;     // T
@@ -138,10 +228,26 @@ inline void spearman_matrix(const double* x, const SpearmanOptions& opt, double*
   const std::int64_t T = opt.n_vars, S = opt.n_obs;
   const auto n = static_cast<std::size_t>(S);
 
-  // 1. ranks, one variable per task (per-thread scratch for the sort).
+  // 1. Ranks into rows of `scratch`. When the observations are rows of X (axis 0), X is first
+  //    transposed into `scratch` in tiles of 64 observations (both sides in cache-friendly order);
+  //    each row is then ranked in place. Otherwise each variable is ranked from X directly.
+  const bool transpose = opt.var_stride == 1 && opt.obs_stride != 1;
+  if (transpose) {
+    constexpr std::int64_t kKT = 64;
+    parallel_for((S + kKT - 1) / kKT, num_threads, [=](std::int64_t b) {
+      const std::int64_t k0 = b * kKT, k1 = std::min(S, k0 + kKT);
+      for (std::int64_t v0 = 0; v0 < T; v0 += 8) {
+        const std::int64_t v1 = std::min(T, v0 + 8);
+        for (std::int64_t k = k0; k < k1; ++k) {
+          const double* row = x + k * opt.obs_stride;
+          for (std::int64_t v = v0; v < v1; ++v) scratch[v * S + k] = row[v];
+        }
+      }
+    });
+  }
 #ifdef _OPENMP
   const int threads = resolve_threads(num_threads);
-#pragma omp parallel num_threads(threads) if (threads > 1 && T > 1) default(none) shared(x, opt, scratch, constant, T, S, n)
+#pragma omp parallel num_threads(threads) if (threads > 1 && T > 1) default(none) shared(x, opt, scratch, constant, T, S, n, transpose)
 #else
   (void)num_threads;
 #endif
@@ -151,45 +257,26 @@ inline void spearman_matrix(const double* x, const SpearmanOptions& opt, double*
 #pragma omp for schedule(static)
 #endif
     for (std::int64_t v = 0; v < T; ++v) {
-      constant[v] = centred_ranks(x + v * opt.var_stride, opt.obs_stride, n, scratch + v * S, w) ? 1 : 0;
+      const bool c = transpose ? centred_ranks(scratch + v * S, 1, n, scratch + v * S, w)
+                               : centred_ranks(x + v * opt.var_stride, opt.obs_stride, n, scratch + v * S, w);
+      constant[v] = c ? 1 : 0;
     }
   }
 
-  // 2. Gram matrix of the centred ranks in 4 x 4 register tiles over the upper triangle.
-  //    The sums are exact integers (see the header comment), so the tiling does not change them.
-  constexpr std::int64_t kTile = 4;
-  const std::int64_t nb = (T + kTile - 1) / kTile;
-  const std::int64_t n_pairs = nb * (nb + 1) / 2;
-  std::vector<double> gram(static_cast<std::size_t>(T * T), 0.0);
-  double* g = gram.data();
-  parallel_for(n_pairs, num_threads, [=](std::int64_t p) {
-    // Map p to the tile pair (bi <= bj), rows of the upper triangle in order.
-    std::int64_t bi = 0, rem = p;
-    while (rem >= nb - bi) {
-      rem -= nb - bi;
-      ++bi;
-    }
-    const std::int64_t bj = bi + rem;
-    const std::int64_t i0 = bi * kTile, j0 = bj * kTile;
-    const std::int64_t ni = std::min(kTile, T - i0), nj = std::min(kTile, T - j0);
-    const double* a[kTile];
-    const double* b[kTile];
-    for (std::int64_t r = 0; r < kTile; ++r) {
-      a[r] = scratch + std::min(i0 + r, T - 1) * S;  // padded rows repeat the last one; ignored below
-      b[r] = scratch + std::min(j0 + r, T - 1) * S;
-    }
-    double acc[kTile][kTile] = {};
-    for (std::int64_t k = 0; k < S; ++k) {
-      const double a0 = a[0][k], a1 = a[1][k], a2 = a[2][k], a3 = a[3][k];
-      const double b0 = b[0][k], b1 = b[1][k], b2 = b[2][k], b3 = b[3][k];
-      acc[0][0] += a0 * b0; acc[0][1] += a0 * b1; acc[0][2] += a0 * b2; acc[0][3] += a0 * b3;
-      acc[1][0] += a1 * b0; acc[1][1] += a1 * b1; acc[1][2] += a1 * b2; acc[1][3] += a1 * b3;
-      acc[2][0] += a2 * b0; acc[2][1] += a2 * b1; acc[2][2] += a2 * b2; acc[2][3] += a2 * b3;
-      acc[3][0] += a3 * b0; acc[3][1] += a3 * b1; acc[3][2] += a3 * b2; acc[3][3] += a3 * b3;
-    }
-    for (std::int64_t r = 0; r < ni; ++r)
-      for (std::int64_t c = 0; c < nj; ++c) g[(i0 + r) * T + (j0 + c)] = acc[r][c];
+  // 2. Gram matrix of the centred ranks (upper triangle), blocks of observations in parallel,
+  //    each into its own partial matrix; the partials are exact integers, so their sum is too.
+  constexpr std::int64_t kKB = 1024;  // observations per block: 64 rows x 8 KiB stay in L2
+  const std::int64_t nkb = (S + kKB - 1) / kKB;
+  const auto TT = static_cast<std::size_t>(T * T);
+  std::vector<double> part(static_cast<std::size_t>(nkb) * TT, 0.0);
+  double* pp = part.data();
+  parallel_for(nkb, num_threads, [=](std::int64_t b) {
+    detail::gram_block_any(scratch, S, T, b * kKB, std::min(S, (b + 1) * kKB), pp + static_cast<std::size_t>(b) * TT);
   });
+  std::vector<double> gram(TT, 0.0);
+  double* g = gram.data();
+  for (std::int64_t b = 0; b < nkb; ++b)
+    for (std::size_t e = 0; e < TT; ++e) g[e] += pp[static_cast<std::size_t>(b) * TT + e];
 
   // 3. Normalise: rho_ij = G_ij / sqrt(G_ii G_jj), clipped to [-1, 1] against rounding.
   const double nan = std::numeric_limits<double>::quiet_NaN();
