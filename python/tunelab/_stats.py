@@ -46,9 +46,10 @@ class Moments:
                 safe = np.maximum(n_b, 1)
                 mean_b = np.where(w, block, 0.0).sum(axis=0) / safe
                 m2_b = np.where(w, (block - mean_b) ** 2, 0.0).sum(axis=0)
-            self._merge(n_b, mean_b, m2_b)
+            self.merge(n_b, mean_b, m2_b)
 
-    def _merge(self, n_b: np.ndarray, mean_b: np.ndarray, m2_b: np.ndarray) -> None:
+    def merge(self, n_b: np.ndarray, mean_b: np.ndarray, m2_b: np.ndarray) -> None:
+        """Merge one block given by its count, mean and M2 (Chan et al.), after the blocks so far."""
         if not self._started:
             self.n, self.mean, self.m2 = n_b.copy(), np.array(mean_b, dtype=float), np.array(m2_b, dtype=float)
             self._started = True

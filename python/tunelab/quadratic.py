@@ -357,8 +357,8 @@ def simulate_quadratic(
             out["final_loss"], out["diverged"], out["diverged_step"], out["mean_lr"],
         )  # fmt: skip
         for b in range(out["loss_n"].shape[0]):  # blocks merged in global order
-            loss_m._merge(out["loss_n"][b], out["loss_mean"][b], out["loss_m2"][b])
-            lr_m._merge(out["lr_n"][b], out["lr_mean"][b], out["lr_m2"][b])
+            loss_m.merge(out["loss_n"][b], out["loss_mean"][b], out["loss_m2"][b])
+            lr_m.merge(out["lr_n"][b], out["lr_mean"][b], out["lr_m2"][b])
 
     run_chunks(
         partial(_chunk, spec=spec), R, consume, grain=GRAIN, chunk_size=chunk_size, executor=executor,
