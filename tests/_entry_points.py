@@ -15,6 +15,7 @@ small, fixed instance.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
@@ -80,14 +81,85 @@ def _scaling_callable(executor: Any) -> Any:
     return tunelab.batch_scaling_study(objective, _SIZES, _BATCHES, n_seeds=3, n_boot=200, rng=0, executor=executor)
 
 
+H4 = np.geomspace(0.5, 2.0, 4)
+_QUAD_FIELDS = ("loss_mean", "loss_sem", "final_loss", "diverged", "diverged_step", "mean_effective_lr",
+                "effective_lr_mean", "effective_lr_sem")
+
+
+def _quad(executor: Any) -> Any:
+    return tunelab.simulate_quadratic(H4, lr=0.3, batch_size=2, accum_steps=2, steps=40, replicas=3000, rng=6,
+                                      executor=executor)
+
+
+def _quad_adamw(executor: Any) -> Any:
+    lr = np.geomspace(1e-3, 3.0, 2000)  # the largest rates diverge: flagged, left out of the statistics
+    return tunelab.simulate_quadratic(H4, optimizer="adamw", lr=lr, weight_decay=0.01, max_grad_norm=2.0,
+                                      noise="student_t", dof=3.0, steps=30, replicas=2000, rng=7, executor=executor)
+
+
+def _accumulation(executor: Any) -> Any:
+    return tunelab.accumulation_study(hs=[[1.0]], lrs=(0.2,), splits=((2, 2),), replicas=3000, rng=1, executor=executor)
+
+
+EP = np.arange(1, 61, dtype=float)
+TRAIN = 1.0 / EP
+VAL = 1.0 / EP + 1e-3 * (EP - 20.0) ** 2 / 40.0
+
+
+def _stop_mc(executor: Any) -> Any:
+    return tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=0.02, method="monte_carlo", n_rep=200_000, rng=8,
+                                         executor=executor)
+
+
+def _stop_ar1(executor: Any) -> Any:
+    return tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=(0.01, 0.02), method="monte_carlo", rho=0.6,
+                                         n_rep=100_000, rng=9, executor=executor)
+
+
+def _patience(executor: Any) -> Any:
+    return tunelab.patience_stopping(VAL, patience=4, min_delta=1e-3, noise_std=0.02, rho=0.3, n_rep=100_000, rng=10,
+                                     executor=executor)
+
+
+def _tradeoff(executor: Any) -> Any:
+    return tunelab.patience_tradeoff(VAL, patience=(1, 3), min_delta=(0.0, 1e-3), noise_std=0.02, n_rep=40_000, rng=11,
+                                     executor=executor)
+
+
+G_A = np.array([0.0, 0.5, 3.0, 9.0])
+G_MODEL = partial(tunelab.sobol_g, a=G_A, num_threads=1)  # picklable (a lambda would not reach process workers)
+PROBLEM = tunelab.Problem(["x1", "x2", "x3", "x4"], [[0.0, 1.0]] * 4)
+
+
+def _sobol(executor: Any) -> Any:
+    return tunelab.sobol_analyze(G_MODEL, PROBLEM, 1024, n_boot=200, batch_rows=600, rng=12, executor=executor)
+
+
+def _sobol_rqmc(executor: Any) -> Any:
+    return tunelab.sobol_analyze(G_MODEL, PROBLEM, 256, second_order=True, conf_method="rqmc", replicates=4,
+                                 batch_rows=500, rng=13, executor=executor)
+
+
 EXECUTOR: list[ExecutorEntry] = [
     ExecutorEntry("hutchinson_trace[dense]", _hutch_dense, _same_fields("estimate", "stderr", "variance")),
     ExecutorEntry("hutchinson_trace[callable]", _hutch_callable, _same_fields("estimate", "stderr", "variance")),
     ExecutorEntry("transfer_study", _transfer, _same_fields("tuned_lr", "latent_log_lr", "spearman", "latent_spearman")),
     ExecutorEntry("batch_scaling_study[grid]", _scaling_grid, _same_fields("scores", "B_opt", "log_B_opt_stderr")),
     ExecutorEntry("batch_scaling_study[callable]", _scaling_callable, _same_fields("scores", "B_opt", "log_B_opt_stderr")),
-    # Lead: add simulate_quadratic, stopping_distribution, patience_stopping, sobol_analyze,
-    # grid_search and random_search here (one small instance each).
+    ExecutorEntry("simulate_quadratic", _quad, _same_fields(*_QUAD_FIELDS)),
+    ExecutorEntry("simulate_quadratic[adamw,student_t]", _quad_adamw, _same_fields(*_QUAD_FIELDS)),
+    ExecutorEntry("accumulation_study", _accumulation, _same_fields("accum_mean", "accum_sem", "batch_mean", "batch_sem")),
+    ExecutorEntry("stopping_distribution[monte_carlo]", _stop_mc, _same_fields("pmf", "p_never", "mean", "std", "quantiles")),
+    ExecutorEntry("stopping_distribution[monte_carlo,ar1]", _stop_ar1,
+                  _same_fields("pmf", "p_never", "mean", "std", "quantiles")),
+    ExecutorEntry("patience_stopping", _patience,
+                  _same_fields("stop_pmf", "restored_pmf", "expected_epochs", "expected_epochs_se", "regret", "regret_se")),
+    ExecutorEntry("patience_tradeoff", _tradeoff, _same_fields("expected_epochs", "expected_epochs_se", "regret", "regret_se",
+                                                               "p_stopped")),
+    ExecutorEntry("sobol_analyze", _sobol, _same_fields("S1", "S1_conf", "ST", "ST_conf")),
+    ExecutorEntry("sobol_analyze[rqmc,second_order]", _sobol_rqmc, _same_fields("S1", "S1_conf", "ST", "ST_conf", "S2", "S2_conf")),
+    # grid_search / random_search take no executor: the objective is one vectorised call (it may
+    # itself call simulate_quadratic(..., executor=...)).
 ]
 
 
@@ -125,8 +197,33 @@ LONG: list[LongEntry] = [
     LongEntry("standard_normal", lambda: tunelab.standard_normal(1_500_000_000, rng=1, num_threads=1),
               lambda: tunelab.standard_normal(10, rng=1)),
     LongEntry("uniform", lambda: tunelab.uniform(1_500_000_000, rng=1, num_threads=1), lambda: tunelab.uniform(10, rng=1)),
-    # Lead: add simulate_quadratic, stopping_distribution, patience_stopping, sobol_analyze,
-    # grid_search and random_search (a run of a minute or more, and a small follow-up).
+    # Chunked Monte Carlo (chunks of a few ms here): minutes of work each.
+    LongEntry("simulate_quadratic", lambda: tunelab.simulate_quadratic(H4, lr=0.1, steps=10**4, replicas=10**6, rng=1),
+              lambda: _quad(None)),
+    LongEntry("accumulation_study", lambda: tunelab.accumulation_study(hs=[[1.0]], lrs=(0.2,), splits=((2, 2),),
+                                                                       replicas=2 * 10**6, rng=1),
+              lambda: _accumulation(None)),
+    LongEntry("clipping_study", lambda: tunelab.clipping_study(lrs=[0.1], clips=[1.0], seeds=10**6, rng=1),
+              lambda: tunelab.clipping_study(lrs=[0.1, 0.3], clips=[1.0, np.inf], seeds=4, steps=20, rng=1)),
+    LongEntry("stopping_distribution[monte_carlo]",
+              lambda: tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=0.02, method="monte_carlo", n_rep=10**13,
+                                                    rng=1),
+              lambda: _stop_mc(None)),
+    LongEntry("stopping_distribution[monte_carlo,ar1]",
+              lambda: tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=0.02, method="monte_carlo", rho=0.5,
+                                                    n_rep=10**13, rng=1),
+              lambda: _stop_ar1(None)),
+    LongEntry("patience_stopping", lambda: tunelab.patience_stopping(VAL, patience=4, noise_std=0.02, n_rep=10**13, rng=1),
+              lambda: _patience(None)),
+    LongEntry("patience_tradeoff", lambda: tunelab.patience_tradeoff(VAL, noise_std=0.02, n_rep=10**13, rng=1),
+              lambda: _tradeoff(None)),
+    LongEntry("sobol_analyze", lambda: tunelab.sobol_analyze(G_MODEL, PROBLEM, 2**25, n_boot=0, rng=1),
+              lambda: _sobol(None)),
+    # A Python loop of optimizer steps (one kernel call each).
+    LongEntry("weight_decay_study", lambda: tunelab.weight_decay_study(weight_decays=(0.0, 0.1), seeds=2, steps=10**8),
+              lambda: tunelab.weight_decay_study(weight_decays=(0.0, 0.1), seeds=2, steps=5, n_train=16, n_test=16)),
+    # grid_search / random_search make one call of the user's objective (its own length), and
+    # threshold_for_reliability is exact (length bounded by its grid and horizon): not long.
 ]
 
 
@@ -206,6 +303,99 @@ def _allclose(ref: Any, rtol: float = 1e-12) -> Callable[[Any], None]:
     return check
 
 
+_LONG_E = np.arange(1.0, 2_000_001.0)
+_LONG_T, _LONG_V = 1.0 / _LONG_E, 1.0 / _LONG_E + 1e-7 * _LONG_E  # two million epochs
+
+
+def _stop_exact() -> Any:
+    return tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=0.02).pmf
+
+
+def _stop_mc_tiny(n_rep: int = 20_000, num_threads: int | None = None) -> Any:
+    return tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=0.02, method="monte_carlo", n_rep=n_rep, rng=2,
+                                         num_threads=num_threads).pmf
+
+
+def _stop_ar1_tiny(n_rep: int = 20_000, num_threads: int | None = None) -> Any:
+    return tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=0.02, method="monte_carlo", rho=0.5, n_rep=n_rep,
+                                         rng=2, num_threads=num_threads).pmf
+
+
+def _patience_tiny(n_rep: int = 20_000, num_threads: int | None = None) -> Any:
+    r = tunelab.patience_stopping(VAL, patience=3, noise_std=0.02, rho=0.2, n_rep=n_rep, rng=2, num_threads=num_threads)
+    return (r.stop_pmf, r.restored_pmf)
+
+
+_P0 = np.random.default_rng(3).standard_normal((16, 40))
+_G = [np.random.default_rng(4 + k).standard_normal((16, 40)) for k in range(3)]
+
+
+def _sgd_steps() -> Any:
+    p = _P0.copy()
+    opt = tunelab.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-2, max_grad_norm=3.0)
+    norms = [opt.step(g).grad_norm for g in _G]
+    return (p, opt.momentum_buffer, *norms)
+
+
+def _adam_steps() -> Any:
+    p = _P0.astype(np.float32)
+    opt = tunelab.optim.Adam(p, lr=0.01, weight_decay=1e-2, max_grad_norm=3.0)
+    norms = [opt.step(g).grad_norm for g in _G]
+    return (p, opt.exp_avg, opt.exp_avg_sq, *norms)
+
+
+@functools.cache
+def _big(kind: str) -> np.ndarray:
+    """Inputs of the medium calls, made on first use (the module is also imported by workers)."""
+    gen = np.random.default_rng(5)
+    if kind == "grads":
+        return gen.standard_normal((64, 100_000))
+    if kind == "grads32":
+        return _big("grads").astype(np.float32)
+    if kind == "Y":
+        return tunelab.sobol_g(tunelab.saltelli_sample(PROBLEM, 2**12, rng=3), G_A)
+    raise KeyError(kind)
+
+
+def _adam_big(dtype: Any) -> Any:
+    p = np.zeros((64, 100_000), dtype=dtype)
+    g = _big("grads32" if dtype == np.float32 else "grads")
+    opt = tunelab.optim.AdamW(p, lr=1e-3, max_grad_norm=1.0, num_threads=1)
+    for _ in range(4):
+        opt.step(g)
+    return p
+
+
+def _quad_tiny() -> Any:
+    r = tunelab.simulate_quadratic(H4, optimizer="adam", lr=0.05, steps=20, replicas=100, rng=2)
+    return (r.final_loss, r.loss_mean, r.effective_lr_mean)
+
+
+def _repeat(times: int, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """Memory-bound samplers: several calls of ~30 MB (one large call would be mostly page faults)."""
+    for _ in range(times):
+        out = fn(*args, **kw)
+    return out
+
+
+def _points_tiny() -> Any:
+    return tunelab.sobol_points(5, 64, rng=2)
+
+
+def _saltelli_tiny() -> Any:
+    return tunelab.saltelli_sample(PROBLEM, 32, second_order=True, rng=2)
+
+
+_Y = tunelab.sobol_g(tunelab.saltelli_sample(PROBLEM, 64, rng=3), G_A)
+_BIG_PROBLEM = tunelab.Problem([f"x{j}" for j in range(20)], [[0.0, 1.0]] * 20)
+_GX = np.random.default_rng(6).random((50, 4))
+
+
+def _indices_tiny() -> Any:
+    r = tunelab.sobol_indices(PROBLEM, _Y, n_boot=100, rng=2)
+    return (r.S1, r.S1_conf, r.ST, r.ST_conf)
+
+
 KERNELS: list[KernelEntry] = [
     KernelEntry("standard_normal", ("standard_normal_into",), lambda: tunelab.standard_normal(64, rng=1),
                 _eq(_core.standard_normal(64, tunelab._random.kernel_key(1), 0, 0, 1)),
@@ -233,7 +423,34 @@ KERNELS: list[KernelEntry] = [
     KernelEntry("SGDQuadraticObjective.evaluate_grid", ("sgd_quadratic_scores",), _sgd_scores, _eq(_sgd_scores(1)),
                 medium=lambda: _sgd_scores(1, sizes=(1e6,), seeds=range(8))),
     KernelEntry("transfer_study", ("transfer_grid_search", "spearman_matrix"), _transfer_tiny, _eq(_transfer_tiny())),
-    # Lead: one entry per compiled kernel of optim/quadratic/search, sobol and early_stop.
+    KernelEntry("stopping_distribution[exact]", ("exact_first_passage",), _stop_exact, _eq(_stop_exact()),
+                medium=lambda: tunelab.stopping_distribution(_LONG_T, _LONG_V, 0.0, noise_std=0.05, num_threads=1)),
+    KernelEntry("stopping_distribution[monte_carlo]", ("first_passage_counts",), _stop_mc_tiny, _eq(_stop_mc_tiny()),
+                medium=lambda: _stop_mc_tiny(n_rep=2_000_000, num_threads=1)),
+    KernelEntry("stopping_distribution[monte_carlo,ar1]", ("gap_rule_ar1_counts",), _stop_ar1_tiny, _eq(_stop_ar1_tiny()),
+                medium=lambda: _stop_ar1_tiny(n_rep=1_000_000, num_threads=1)),
+    KernelEntry("patience_stopping", ("patience_counts",), _patience_tiny, _eq(_patience_tiny()),
+                medium=lambda: _patience_tiny(n_rep=1_000_000, num_threads=1)),
+    KernelEntry("optim.SGD.step", ("optim_step_float64",), _sgd_steps, _eq(_sgd_steps()),
+                medium=lambda: _adam_big(np.float64)),
+    KernelEntry("optim.Adam.step[float32]", ("optim_step_float32",), _adam_steps, _eq(_adam_steps()),
+                medium=lambda: _adam_big(np.float32)),
+    KernelEntry("simulate_quadratic", ("simulate_quadratic",), _quad_tiny, _eq(_quad_tiny()),
+                medium=lambda: tunelab.simulate_quadratic(H4, lr=0.1, steps=2000, replicas=4096, rng=1, num_threads=1)),
+    KernelEntry("sobol_points", ("sobol_points",), _points_tiny, _eq(_points_tiny()),
+                medium=lambda: _repeat(25, tunelab.sobol_points, 256, 2**14, rng=1, num_threads=1)),
+    KernelEntry("saltelli_sample", ("saltelli_sample",), _saltelli_tiny, _eq(_saltelli_tiny()),
+                medium=lambda: _repeat(40, tunelab.saltelli_sample, _BIG_PROBLEM, 2**12, second_order=True, rng=1,
+                                       num_threads=1)),
+    KernelEntry("sobol_indices", ("sobol_estimate",), _indices_tiny, _eq(_indices_tiny()),
+                medium=lambda: tunelab.sobol_indices(PROBLEM, _big("Y"), n_boot=2000, rng=1, num_threads=1)),
+    KernelEntry("sobol_g", ("sobol_g",), lambda: tunelab.sobol_g(_GX, G_A),
+                _allclose(tunelab.reference.sobol_g(_GX, G_A), 1e-14)),
+    KernelEntry("sobol_g_indices", ("sobol_g_indices",), lambda: tunelab.sobol_g_indices(G_A).ST,
+                _allclose(tunelab.reference.sobol_g_indices(G_A)["ST"], 1e-13)),
+    # test-only: the generator matrices behind sobol_points (checked against the reference there)
+    KernelEntry("_core.sobol_matrices", ("sobol_matrices",), lambda: _core.sobol_matrices(8, True, 5, 0),
+                _eq(_core.sobol_matrices(8, True, 5, 0))),
 ]
 
 #: _core functions that need no entry: metadata, bench probes, test-only helpers.

@@ -87,6 +87,105 @@ def _objective(n, b, seed):
 
 _OBJ = tunelab.SGDQuadraticObjective(dim=8, rng=1)
 
+# optimizers: R = 3 replicas of d = 4
+_P = np.array([[1.0, -2.0, 0.5, 3.0], [0.1, 0.2, 0.3, 0.4], [-1.0, 0.0, 1.0, 2.0]])
+_GRADS = np.array([[0.5, -1.0, 2.0, 0.1], [3.0, 0.0, -0.2, 1.0], [0.1, 0.1, 0.1, 0.1]])
+_OPT_VALID = {
+    "SGD": dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01, nesterov=False, max_grad_norm=2.0),
+    "Adam": dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, max_grad_norm=2.0),
+    "AdamW": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, max_grad_norm=None),
+}
+_OPT_KINDS = {
+    "SGD": dict(lr="real", momentum="real", dampening="real", weight_decay="real", nesterov="bool", max_grad_norm="real"),
+    "Adam": dict(lr="real", betas="array", eps="real", weight_decay="real", max_grad_norm="real"),
+    "AdamW": dict(lr="real", betas="array", eps="real", weight_decay="real", max_grad_norm="real"),
+}
+_OPT_PER_REPLICA = {
+    "SGD": dict(lr=np.array([0.1, 0.2, 0.0]), momentum=np.array([0.0, 0.5, 0.9]), weight_decay=np.array([0.0, 0.1, 1.0]),
+                max_grad_norm=np.array([1.0, np.inf, 0.5])),
+    "Adam": dict(lr=np.array([0.1, 0.2, 0.0]), eps=np.array([1e-8, 1e-3, 1.0]), max_grad_norm=np.array([1.0, np.inf, 0.5])),
+    "AdamW": dict(lr=np.array([0.1, 0.2, 0.0]), weight_decay=np.array([0.0, 0.1, 1.0])),
+}
+
+
+def _opt_run(cls, params, **kw):
+    """Build the optimizer (a fresh copy of the valid params: it is updated in place) and take two steps."""
+    if params is _P:
+        params = _P.copy()
+    opt = getattr(tunelab.optim, cls)(params, **kw)
+    infos = [opt.step(_GRADS), opt.step(0.5 * _GRADS)]
+    return (opt.params, *infos)
+
+
+def _opt_step(cls, grads, dtype=np.float64):
+    opt = getattr(tunelab.optim, cls)(_P.astype(dtype), **_OPT_VALID[cls])
+    infos = [opt.step(grads), opt.step(grads)]
+    return (opt.params, *infos)
+
+
+_H = np.array([0.5, 1.0, 2.0])
+#: all replicas may diverge (large rates): their statistics are then NaN and final losses inf
+_QUAD_NONFINITE = {"loss_mean", "loss_sem", "final_loss", "effective_lr_mean", "effective_lr_sem", "steady_state"}
+_EP = np.arange(1, 61, dtype=float)
+_TRAIN = 1.0 / _EP
+_VAL = 1.0 / _EP + 1e-3 * (_EP - 20.0) ** 2 / 40.0
+#: the law's mean, sd and quantiles are NaN when the rule never stops (p_never = 1, documented)
+_STOP_NONFINITE = {"mean", "std", "quantiles"}
+
+
+def _train_curve(e):
+    return 1.0 / np.asarray(e, dtype=float)
+
+
+def _val_curve(e):
+    e = np.asarray(e, dtype=float)
+    return 1.0 / e + 1e-3 * (e - 20.0) ** 2 / 40.0
+
+
+_NX = np.random.default_rng(2).standard_normal((8, 2))
+_NY = np.sin(_NX[:, 0]) + 0.1 * _NX[:, 1]
+
+
+def _net_run(**kw):
+    net = tunelab.TwoLayerNet(**kw)
+    theta = np.linspace(-0.5, 0.5, net.D)
+    return (net.loss(theta), net.grad(theta), net.hvp(theta, np.ones(net.D)))
+
+
+def _dim_run(cls):
+    def run(**kw):
+        dim = getattr(tunelab, cls)(**kw)
+        return (np.asarray(dim.grid(4)), np.asarray(dim.sample(6, np.random.default_rng(0))))
+
+    run.__name__ = cls
+    return run
+
+
+def _search_objective(**dims):
+    """Vectorised: one array per dimension (any names); a real score per configuration."""
+    score = 0.0
+    for name, v in dims.items():
+        v = np.asarray(v)
+        if v.dtype.kind not in "biuf":
+            raise UserError(f"my objective needs numbers for {name}; got {v.dtype}")
+        with np.errstate(all="ignore"):
+            score = score + ((np.log(v) + 3.0) ** 2 if name == "lr" else v.astype(float))
+    return score
+
+
+_SPACE = {"lr": tunelab.LogUniform(1e-4, 1.0), "wd": [0.0, 0.1, 0.2]}
+_PROBLEM = tunelab.Problem(["a", "b", "c"], [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+_SOBOL_A = np.array([0.0, 1.0, 9.0])
+_SOBOL_Y = tunelab.sobol_g(tunelab.saltelli_sample(_PROBLEM, 32, rng=5), _SOBOL_A)
+
+
+def _sobol_model(X):
+    """The user's model: rows of 3 inputs (else its own error)."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 3 or X.dtype.kind != "f":
+        raise UserError(f"my model needs rows of 3 floats; got {X.dtype} {X.shape}")
+    return tunelab.sobol_g(np.clip(X, 0.0, 1.0), _SOBOL_A)
+
 
 # ------------------------------------------------------------------------------------ kinds
 # Each mutation: (label, value or factory(valid) -> value, same) where same=True means the
@@ -181,7 +280,7 @@ EXECUTOR_MUTATIONS = [("int", 42, False), ("string", "pool", False), ("object", 
 def _callable_mutations(kind: str) -> list[tuple[str, Any, bool]]:
     out: list[tuple[str, Any, bool]] = [("int", 3, False), ("string", "f", False), ("none-value", None, False)]
 
-    def raises(*a):
+    def raises(*a, **k):
         raise UserError("boom")
 
     out.append(("raises", raises, False))
@@ -195,7 +294,27 @@ def _callable_mutations(kind: str) -> list[tuple[str, Any, bool]]:
     return out
 
 
+NAMES_MUTATIONS = [("empty", [], False), ("string", "abc", False), ("ints", [1, 2, 3], False), ("none", None, False),
+                   ("duplicates", ["a", "a", "b"], False), ("shorter", ["a", "b"], False), ("longer", ["a", "b", "c", "d"], False),
+                   ("dict", {"a": 1}, False), ("nested", [["a"], ["b"], ["c"]], False), ("tuple", ("p", "q", "r"), False)]
+SPACE_MUTATIONS = [("empty", {}, False), ("none", None, False), ("list", [1.0, 2.0], False), ("bad-name", {"1x": [1.0]}, False),
+                   ("string-dim", {"x": "abc"}, False), ("empty-dim", {"x": []}, False), ("int-dim", {"x": 3}, False),
+                   ("nan-dim", {"x": [1.0, math.nan]}, False), ("2d-dim", {"x": [[1.0, 2.0]]}, False),
+                   ("non-str-name", {1: [1.0]}, False)]
+PROBLEM_MUTATIONS = [("empty", {}, False), ("none", None, False), ("list", [1, 2], False), ("string", "problem", False),
+                     ("no-bounds", {"names": ["a", "b"]}, False), ("reversed", {"names": ["a"], "bounds": [[1.0, 0.0]]}, False),
+                     ("nan-bound", {"names": ["a"], "bounds": [[0.0, math.nan]]}, False),
+                     ("inf-bound", {"names": ["a"], "bounds": [[0.0, math.inf]]}, False),
+                     ("num_vars", {"num_vars": 3, "names": ["a"], "bounds": [[0.0, 1.0]]}, False),
+                     ("dists", {"names": ["a"], "bounds": [[0.0, 1.0]], "dists": ["norm"]}, False),
+                     ("bad-groups", {"names": ["a", "b"], "bounds": [[0, 1], [0, 1]], "groups": ["g"]}, False),
+                     ("huge-width", {"names": ["a", "b", "c", "d"], "bounds": [[-1e308, 1e308]] * 4}, False)]
+
+
 KINDS: dict[str, list[tuple[str, Any, bool]]] = {
+    "names": NAMES_MUTATIONS,
+    "space": SPACE_MUTATIONS,
+    "problem": PROBLEM_MUTATIONS,
     "int": INT_MUTATIONS,
     "size": INT_MUTATIONS + HUGE_INTS,
     "real": REAL_MUTATIONS,
@@ -317,7 +436,147 @@ SPECS: dict[str, Spec] = {
                                            dict(dataset_size="real", batch_size="real", seed="int")),
     "SGDQuadraticObjective.expected_loss": Spec(_OBJ.expected_loss, dict(dataset_size=1e3, batch_size=16.0),
                                                 dict(dataset_size="real", batch_size="real")),
-    # Lead: one entry per public function of optim/quadratic/search, sobol and early_stop.
+    # ---- optimizers (params is updated in place: each call gets a fresh copy of the valid array)
+    # The parameters ("result") overflow to +-inf/NaN when lr or weight_decay is huge (documented:
+    # the update is PyTorch's arithmetic); a non-finite gradient skips its replica and is reported
+    # in StepInfo.grad_norm (documented).
+    **{f"optim.{cls}": Spec(partial(_opt_run, cls), dict(params=_P, **_OPT_VALID[cls], num_threads=None),
+                            dict(params="out", **_OPT_KINDS[cls], num_threads="threads"), nonfinite={"result"})
+       for cls in ("SGD", "Adam", "AdamW")},
+    **{f"optim.{cls}[per-replica]": Spec(partial(_opt_run, cls), dict(params=_P, **_OPT_PER_REPLICA[cls]),
+                                         {k: "array" for k in _OPT_PER_REPLICA[cls]}, nonfinite={"result"})
+       for cls in ("SGD", "Adam", "AdamW")},
+    **{f"optim.{cls}.step": Spec(partial(_opt_step, cls), dict(grads=_GRADS), dict(grads="array"), nonfinite={"grad_norm"})
+       for cls in ("SGD", "Adam", "AdamW")},
+    "optim.SGD.step[float32]": Spec(partial(_opt_step, "SGD", dtype=np.float32), dict(grads=_GRADS), dict(grads="array"),
+                                    nonfinite={"grad_norm"}),
+    "effective_lr": Spec(tunelab.effective_lr, dict(lr=np.array([0.1, 0.2, 0.3]), max_grad_norm=1.0,
+                                                    grad_norm=np.array([0.5, 1.0, 4.0])),
+                         dict(lr="array", max_grad_norm="real", grad_norm="array")),
+    # ---- quadratic
+    "simulate_quadratic": Spec(tunelab.simulate_quadratic,
+                               dict(h=_H, optimizer="sgd", lr=0.1, batch_size=2, accum_steps=1, noise_std=1.0, steps=20,
+                                    replicas=64, x0=1.0, momentum=None, dampening=0.0, nesterov=False, eps=1e-8,
+                                    weight_decay=0.0, max_grad_norm=None, noise="gaussian", dof=3.0, record_every=None,
+                                    max_loss=None, rng=1, num_threads=None, executor=None, progress=False, chunk_size=None),
+                               dict(h="array", optimizer="choice", lr="real", batch_size="int", accum_steps="int",
+                                    noise_std="real", steps="int", replicas="size", x0="real", momentum="real",
+                                    dampening="real", nesterov="bool", eps="real", weight_decay="real", max_grad_norm="real",
+                                    noise="choice", dof="real", record_every="int", max_loss="real", rng="rng",
+                                    num_threads="threads", executor="executor", progress="bool", chunk_size="int"),
+                               nonfinite=_QUAD_NONFINITE),
+    "simulate_quadratic[adam,arrays]": Spec(tunelab.simulate_quadratic,
+                                            dict(h=np.tile(_H, (8, 1)), optimizer="adam", lr=np.geomspace(1e-3, 0.1, 8),
+                                                 x0=np.ones(3), batch_size=np.arange(1, 9), max_grad_norm=np.full(8, 2.0),
+                                                 noise="student_t", steps=10, replicas=8, rng=1),
+                                            dict(h="array", lr="array", x0="array", batch_size="array", max_grad_norm="array"),
+                                            nonfinite=_QUAD_NONFINITE),
+    "steady_state_loss": Spec(tunelab.steady_state_loss, dict(h=_H, lr=0.1, batch_size=4.0, noise_var=1.0),
+                              dict(h="array", lr="real", batch_size="real", noise_var="real"),
+                              nonfinite={"result"}),  # inf where lr * h >= 2 (documented: no stationary law)
+    "accumulation_study": Spec(tunelab.accumulation_study,
+                               dict(hs=[[1.0, 2.0]], lrs=(0.2,), splits=((2, 2),), noise_std=1.0, replicas=200, rng=0,
+                                    num_threads=None, executor=None),
+                               dict(hs="array", lrs="array", splits="array", noise_std="real", replicas="size", rng="rng",
+                                    num_threads="threads", executor="executor")),
+    # ---- early stopping
+    "stopping_distribution": Spec(tunelab.stopping_distribution,
+                                  dict(train_loss=_TRAIN, val_loss=_VAL, threshold=0.05, noise_std=0.02, method="exact",
+                                       rho=0.0, n_rep=1000, rng=1, num_threads=None, executor=None, progress=False,
+                                       n_epochs=None),
+                                  dict(train_loss="array", val_loss="array", threshold="real", noise_std="real",
+                                       method="choice", rho="real", n_rep="int", num_threads="threads", n_epochs="int"),
+                                  nonfinite=_STOP_NONFINITE),
+    "stopping_distribution[monte_carlo]": Spec(tunelab.stopping_distribution,
+                                               dict(train_loss=_TRAIN, val_loss=_VAL, threshold=0.05, noise_std=(0.01, 0.02),
+                                                    method="monte_carlo", rho=0.3, n_rep=1000, rng=1, num_threads=None,
+                                                    executor=None, progress=False),
+                                               dict(train_loss="array", val_loss="array", noise_std="array", rho="real",
+                                                    n_rep="int", rng="rng", num_threads="threads", executor="executor",
+                                                    progress="bool"),
+                                               nonfinite=_STOP_NONFINITE),
+    "stopping_distribution[callables]": Spec(tunelab.stopping_distribution,
+                                             dict(train_loss=_train_curve, val_loss=_val_curve, threshold=0.05,
+                                                  noise_std=0.02, n_epochs=60),
+                                             dict(train_loss="loss", val_loss="loss", n_epochs="size"),
+                                             nonfinite=_STOP_NONFINITE),
+    "threshold_for_reliability": Spec(tunelab.threshold_for_reliability,
+                                      dict(train_loss=_TRAIN, val_loss=_VAL, noise_std=0.02, k=5, target=0.5, bounds=(0.0, 0.2),
+                                           grid=32, num_threads=None, n_epochs=None),
+                                      dict(train_loss="array", val_loss="array", noise_std="real", k="int", target="real",
+                                           bounds="array", grid="int", num_threads="threads", n_epochs="int"),
+                                      nonfinite={"reliability", "best_threshold", "best_reliability"}),
+    "patience_stopping": Spec(tunelab.patience_stopping,
+                              dict(val_loss=_VAL, patience=3, min_delta=0.0, mode="min", noise_std=0.02, rho=0.0,
+                                   restore_best=True, n_rep=1000, rng=1, num_threads=None, executor=None, progress=False,
+                                   n_epochs=None),
+                              dict(val_loss="array", patience="int", min_delta="real", mode="choice", noise_std="real",
+                                   rho="real", restore_best="bool", n_rep="int", rng="rng", num_threads="threads",
+                                   executor="executor", progress="bool", n_epochs="int"),
+                              nonfinite={"expected_epochs_se", "regret_se"}),  # NaN for n_rep = 1 (documented)
+    "patience_tradeoff": Spec(tunelab.patience_tradeoff,
+                              dict(val_loss=_VAL, patience=np.array([1, 3]), min_delta=np.array([0.0, 1e-3]), mode="max",
+                                   noise_std=0.02, rho=0.2, restore_best=False, n_rep=500, rng=1, num_threads=None,
+                                   executor=None, progress=False),
+                              dict(val_loss="array", patience="array", min_delta="array", mode="choice", noise_std="real",
+                                   rho="real", restore_best="bool", n_rep="int", rng="rng", num_threads="threads",
+                                   executor="executor", progress="bool"),
+                              nonfinite={"expected_epochs_se", "regret_se"}),
+    # ---- weight decay
+    "weight_decay_study": Spec(tunelab.weight_decay_study,
+                               dict(weight_decays=(0.0, 0.1), seeds=2, steps=5, lr=0.01, hidden=3, inputs=2, n_train=8,
+                                    n_test=8, label_noise=0.3, rng=0),
+                               dict(weight_decays="array", seeds="int", steps="int", lr="real", hidden="int", inputs="int",
+                                    n_train="int", n_test="int", label_noise="real", rng="rng")),
+    "TwoLayerNet": Spec(_net_run, dict(X=_NX, y=_NY, hidden=3), dict(X="array", y="array", hidden="int")),
+    # ---- search
+    "Grid": Spec(_dim_run("Grid"), dict(values=[0.1, 0.5, 2.0]), dict(values="array"),
+                 nonfinite={"result"}),  # +-inf values are allowed (e.g. "no clipping"); NaN is refused
+    "Uniform": Spec(_dim_run("Uniform"), dict(low=0.0, high=2.0), dict(low="real", high="real")),
+    "LogUniform": Spec(_dim_run("LogUniform"), dict(low=1e-3, high=2.0), dict(low="real", high="real")),
+    "grid_search": Spec(tunelab.grid_search, dict(objective=_search_objective, space=_SPACE, num=3, minimize=True),
+                        dict(objective="objective", space="space", num="int", minimize="bool")),
+    "random_search": Spec(tunelab.random_search, dict(objective=_search_objective, space=_SPACE, n=8, rng=1, minimize=False),
+                          dict(objective="objective", space="space", n="size", rng="rng", minimize="bool")),
+    "clipping_study": Spec(tunelab.clipping_study,
+                           dict(h=np.array([0.5, 2.0]), lrs=np.array([0.01, 0.1]), clips=np.array([1.0, np.inf]), seeds=2,
+                                steps=10, noise_std=1.0, dof=3.0, batch_size=1, x0=1.0, optimizer="sgd", rng=0,
+                                num_threads=None),
+                           dict(h="array", lrs="array", clips="array", seeds="int", steps="int", noise_std="real",
+                                dof="real", batch_size="int", x0="real", optimizer="choice", rng="rng", num_threads="threads"),
+                           # inf: "no clipping", or a configuration diverged (documented)
+                           nonfinite={"clip_values", "max_grad_norm", "scores", "best_loss", "best_score",
+                                      "effective_lr_curves"}),
+    # ---- Sobol
+    "Problem": Spec(tunelab.Problem, dict(names=["a", "b", "c"], bounds=np.array([[0.0, 1.0], [-1.0, 1.0], [2.0, 5.0]]),
+                                          groups=None),
+                    dict(names="names", bounds="array", groups="names")),
+    "sobol_points": Spec(tunelab.sobol_points, dict(d=3, n=16, scramble=True, first=0, rng=1, num_threads=None),
+                         dict(d="size", n="size", scramble="bool", first="size", rng="rng", num_threads="threads")),
+    "saltelli_sample": Spec(tunelab.saltelli_sample,
+                            dict(problem=_PROBLEM, n=16, second_order=False, scramble=True, sampling="sobol", replicates=1,
+                                 rng=1, num_threads=None),
+                            dict(problem="problem", n="size", second_order="bool", scramble="bool", sampling="choice",
+                                 replicates="size", rng="rng", num_threads="threads")),
+    "sobol_indices": Spec(tunelab.sobol_indices,
+                          dict(problem=_PROBLEM, Y=_SOBOL_Y, second_order=False, n_boot=50, conf_level=0.9,
+                               conf_method="bootstrap", replicates=1, nan_policy="raise", rng=1, num_threads=None),
+                          dict(problem="problem", Y="array", second_order="bool", n_boot="int", conf_level="real",
+                               conf_method="choice", replicates="int", nan_policy="choice", rng="rng", num_threads="threads"),
+                          nonfinite={"S1_conf", "ST_conf"}),  # NaN half-widths for n_boot=0 (documented)
+    "sobol_analyze": Spec(tunelab.sobol_analyze,
+                          dict(model=_sobol_model, problem=_PROBLEM, n=16, second_order=False, sampling="sobol",
+                               conf_method="bootstrap", replicates=None, n_boot=50, conf_level=0.9, nan_policy="raise",
+                               batch_rows=30, executor=None, progress=False, rng=1, num_threads=None),
+                          dict(model="objective", problem="problem", n="size", second_order="bool", sampling="choice",
+                               conf_method="choice", replicates="int", n_boot="int", conf_level="real", nan_policy="choice",
+                               batch_rows="size", executor="executor", progress="bool", rng="rng", num_threads="threads"),
+                          nonfinite={"S1_conf", "ST_conf", "S2", "S2_conf"}),  # S2: NaN below the diagonal (SALib's layout)
+    "sobol_g": Spec(tunelab.sobol_g, dict(X=np.random.default_rng(0).random((6, 3)), a=np.array([0.0, 1.0, 9.0]),
+                                          num_threads=None),
+                    dict(X="array", a="array", num_threads="threads")),
+    "sobol_g_indices": Spec(tunelab.sobol_g_indices, dict(a=np.array([0.0, 1.0, 9.0]), names=None),
+                            dict(a="array", names="names"), nonfinite={"S2", "S1_conf", "ST_conf", "S2_conf"}),
 }
 
 #: Public names that are not called with user input: result containers and warning classes
@@ -424,7 +683,9 @@ def _cases(name: str) -> list[tuple[str, str, Any, bool]]:
     for arg, kind in spec.kinds.items():
         for label, value, same in _mutations(kind):
             if callable(value) and kind in ("array", "out") and not isinstance(value, type) and label != "callable":
-                value = value(spec.valid[arg])
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # e.g. casting inf to int while building the mutation
+                    value = value(spec.valid[arg])
             out.append((arg, label, value, same))
     return out
 
@@ -510,3 +771,34 @@ def test_scaled_matrices_give_scaled_answers(exp):
     assert h.estimate == pytest.approx(np.trace(A) * s, rel=0.5) and h.stderr > 0
     if abs(exp) < 400:  # unscaled range: bit-identical to the kernel on A * s as given
         assert h == tunelab.hutchinson_trace(A * s, 256, rng=1)
+
+
+def test_regressions_found_by_the_abuse_pass():
+    """Numerical faults the abuse pass found in the later areas (see the fixes' comments)."""
+    # sobol_g_indices: V = prod(1 + V_j) - 1 rounded to 0 for large a (indices were inf)
+    a = np.array([0.0, 5e7, 1e200])
+    r = tunelab.sobol_g_indices(a)
+    assert np.isfinite(r.S1).all() and np.isfinite(r.ST).all()
+    v = 1.0 / (3.0 * (1.0 + a[:2]) ** 2)
+    np.testing.assert_allclose(r.S1[:2], v / np.expm1(np.log1p(v).sum()), rtol=1e-12)
+    with pytest.raises(ValueError, match="a is too large"):
+        tunelab.sobol_g_indices(np.array([1e200, 1e250]))
+    # patience_stopping: the regret's standard error overflowed for curves near the float64 range
+    s = 2.0**900  # exact scaling: the same stops, the regret scaled by s
+    kw = dict(patience=3, n_rep=2000, rng=4)
+    small = tunelab.patience_stopping(_VAL, noise_std=0.02, **kw)
+    big = tunelab.patience_stopping(_VAL * s, noise_std=0.02 * s, **kw)
+    np.testing.assert_array_equal(big.restored_pmf, small.restored_pmf)
+    assert big.regret == pytest.approx(small.regret * s, rel=1e-12)
+    assert big.regret_se == pytest.approx(small.regret_se * s, rel=1e-12)
+    # Adam's betas as a length-2 array (was refused as "not a pair")
+    p1, p2 = _P.copy(), _P.copy()
+    tunelab.optim.Adam(p1, betas=np.array([0.8, 0.99])).step(_GRADS)
+    tunelab.optim.Adam(p2, betas=(0.8, 0.99)).step(_GRADS)
+    np.testing.assert_array_equal(p1, p2)
+    # accumulation_study: a transient too long to simulate was an OverflowError
+    with pytest.raises(ValueError, match="lrs and hs"):
+        tunelab.accumulation_study(hs=[[1e-300]], lrs=(0.1,), replicas=10)
+    # sobol_g outside its domain overflowed to inf
+    with pytest.raises(ValueError, match="X must hold points"):
+        tunelab.sobol_g(np.full((2, 3), 1e300), np.ones(3))

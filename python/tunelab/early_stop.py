@@ -51,6 +51,7 @@ Curve = Union[np.ndarray, Sequence[float], Callable[[np.ndarray], Any]]
 
 _SEGMENT_LIMIT = 4096  # threshold_for_reliability scans every segment end up to this horizon
 _GRAIN = 4096  # replicas; histograms are exact, so the grain only sizes the chunks
+_MAX_EPOCHS = 2**31 - 1  # horizons of callables (the curves are held in memory)
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,14 +69,21 @@ def _curve(x: Any, name: str, n_epochs: int | None) -> np.ndarray:
         except Exception:  # not vectorised: evaluate epoch by epoch
             values = None
         if values is None or values.shape != epochs.shape:
-            values = np.array([float(x(int(e))) for e in range(1, n_epochs + 1)])
+            values = np.array([_real_value(name, x(int(e))) for e in range(1, n_epochs + 1)])
         return as_array(values, name, ndim=1)
     return as_array(x, name, ndim=1)
 
 
+def _real_value(name: str, v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} (a callable) must return a real number per epoch; got {type(v).__name__} {v!r:.60}") from None
+
+
 def _curves(train_loss: Curve, val_loss: Curve, n_epochs: int | None) -> tuple[np.ndarray, np.ndarray]:
     if n_epochs is not None:
-        n_epochs = check_int("n_epochs", n_epochs, minimum=1)
+        n_epochs = check_int("n_epochs", n_epochs, minimum=1, maximum=_MAX_EPOCHS)
     elif not callable(train_loss) or isinstance(train_loss, np.ndarray):
         n_epochs = as_array(train_loss, "train_loss", ndim=1).shape[0]
     elif not callable(val_loss) or isinstance(val_loss, np.ndarray):
@@ -94,7 +102,11 @@ def _noise_pair(noise_std: Any) -> tuple[float, float]:
     if isinstance(noise_std, numbers.Real) and not isinstance(noise_std, bool):
         s = check_real("noise_std", noise_std, minimum=0.0)
         return s, s
-    if isinstance(noise_std, (tuple, list, np.ndarray)) and np.shape(noise_std) == (2,):
+    try:
+        shape = np.shape(noise_std)
+    except ValueError:  # ragged
+        shape = None
+    if isinstance(noise_std, (tuple, list, np.ndarray)) and shape == (2,):
         st, sv = (check_real("noise_std", float(v) if isinstance(v, np.floating) else v, minimum=0.0) for v in noise_std)
         return st, sv
     raise TypeError(f"noise_std must be a number >= 0 or a pair (sigma_train, sigma_val); got {noise_std!r}")
@@ -537,7 +549,11 @@ def threshold_for_reliability(
     if bounds is None:
         lo, hi = float(gap[: k + 1].max()), float(gap.max())
     else:
-        if len(bounds) != 2:
+        if (
+            not isinstance(bounds, (tuple, list, np.ndarray))
+            or (isinstance(bounds, np.ndarray) and bounds.ndim != 1)
+            or len(bounds) != 2
+        ):
             raise ValueError(f"bounds must be a pair (low, high); got {bounds!r}")
         lo, hi = check_real("bounds", bounds[0]), check_real("bounds", bounds[1])
         if not lo < hi:
@@ -665,18 +681,21 @@ class PatienceStopping(Result):
 
 
 def _mean_se(values: np.ndarray, counts: np.ndarray, n: int) -> tuple[float, float]:
-    mean = float((values * counts).sum() / n)
+    # in units of the largest |value|, so that curves near the float64 range do not overflow
+    scale = float(np.max(np.abs(values))) or 1.0
+    v = values / scale
+    mean = float((v * counts).sum() / n)
     if n < 2:
-        return mean, math.nan
-    var = float((counts * (values - mean) ** 2).sum() / (n - 1))
-    return mean, math.sqrt(var / n)
+        return mean * scale, math.nan
+    var = float((counts * (v - mean) ** 2).sum() / (n - 1))
+    return mean * scale, math.sqrt(var / n) * scale
 
 
 def _patience_checks(
     val_loss: Curve, mode: str, noise_std: Any, rho: Any, n_rep: Any, n_epochs: int | None
 ) -> tuple[np.ndarray, np.ndarray, str, float, float, int]:
     if n_epochs is not None:
-        n_epochs = check_int("n_epochs", n_epochs, minimum=1)
+        n_epochs = check_int("n_epochs", n_epochs, minimum=1, maximum=_MAX_EPOCHS)
     val = _curve(val_loss, "val_loss", n_epochs)
     mode = check_choice("mode", mode, ("min", "max"))
     sigma = check_real("noise_std", noise_std, minimum=0.0)

@@ -17,6 +17,7 @@ import numpy as np
 from . import _core
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
+from ._validation import as_array
 
 __all__ = ["SGD", "Adam", "AdamW", "StepInfo", "effective_lr"]
 
@@ -79,18 +80,25 @@ def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> np.ndarray:
     "On the difficulty of training recurrent neural networks", ICML 2013), so for SGD the step
     is ``α_eff · g``: the rate and the threshold are coupled and must be tuned together.
     """
-    a = np.asarray(lr, dtype=np.float64)
-    n = np.asarray(grad_norm, dtype=np.float64)
+    a = as_array(lr, "lr", finite=False, allow_empty=True)
+    n = as_array(grad_norm, "grad_norm", finite=False, allow_empty=True)
     if not np.all(np.isfinite(a)) or np.any(a < 0):
         raise ValueError("lr must be finite and >= 0")
     if np.any(np.isnan(n)) or np.any(n < 0):
         raise ValueError("grad_norm must be >= 0 (no NaN)")
-    if max_grad_norm is None:
-        return np.broadcast_to(a, np.broadcast_shapes(a.shape, n.shape)).copy()
-    c = np.asarray(max_grad_norm, dtype=np.float64)
+    c = None if max_grad_norm is None else as_array(max_grad_norm, "max_grad_norm", finite=False, allow_empty=True)
+    try:
+        shape = np.broadcast_shapes(a.shape, n.shape, () if c is None else c.shape)
+    except ValueError:
+        raise ValueError(
+            f"lr, max_grad_norm and grad_norm must broadcast together; got shapes {a.shape}, "
+            f"{None if c is None else c.shape} and {n.shape}"
+        ) from None
+    if c is None:
+        return np.broadcast_to(a, shape).copy()
     if np.any(np.isnan(c)) or np.any(c <= 0):
         raise ValueError("max_grad_norm must be > 0 (inf: no clipping)")
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         coef = np.minimum(1.0, c / (n + CLIP_EPS))
     coef = np.where(np.isinf(c), 1.0, coef)
     return a * coef
@@ -129,9 +137,12 @@ def per_replica(
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a real number or an (R,) array; got bool")
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number or an (R,) array; got {type(value).__name__}") from None
+        raw = np.asarray(value)
+    except (TypeError, ValueError):  # ragged sequences
+        raw = np.empty(0, dtype=object)
+    if raw.dtype.kind not in "iuf":  # complex, strings, objects, bools
+        raise TypeError(f"{name} must be a real number or an (R,) array; got {type(value).__name__} of dtype {raw.dtype}")
+    arr = raw.astype(np.float64)
     if arr.ndim == 0:
         arr = np.full(R, float(arr))
     elif arr.shape != (R,):
@@ -196,7 +207,8 @@ class _Optimizer:
                 raise ValueError(f"grads could not be converted to an array: {exc}") from None
             if g.dtype.kind not in "biuf":
                 raise TypeError(f"grads must be a real numeric array; got dtype {g.dtype}")
-            g = np.ascontiguousarray(g, dtype=self.params.dtype)
+            with np.errstate(over="ignore"):  # float64 -> float32 overflow gives inf: that replica is skipped
+                g = np.ascontiguousarray(g, dtype=self.params.dtype)
         if g.shape != self.params.shape:
             raise ValueError(f"grads must have the shape of params {self.params.shape}; got {g.shape}")
         return g
@@ -263,7 +275,9 @@ class SGD(_Optimizer):
     -----
     Element arithmetic is done in the parameters' dtype with each scalar rounded once to it,
     as PyTorch does; the gradient norm is accumulated in float64. A replica whose gradient is
-    not finite is skipped (see :class:`StepInfo`). References: Robbins & Monro (1951);
+    not finite is skipped (see :class:`StepInfo`). The update itself is not guarded (as in
+    PyTorch): a rate or decay so large that it overflows the dtype leaves ±inf/NaN parameters
+    (this holds for every optimizer here). References: Robbins & Monro (1951);
     Polyak (1964) for momentum; Sutskever et al., ICML 2013 for the Nesterov form PyTorch uses.
     """
 
@@ -376,7 +390,7 @@ class Adam(_Optimizer):
 
     @betas.setter
     def betas(self, value: Any) -> None:
-        if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0] == 2:
+        if isinstance(value, np.ndarray) and value.ndim in (1, 2) and value.shape[0] == 2:
             value = (value[0], value[1])
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2); got {value!r}")

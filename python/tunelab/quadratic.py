@@ -18,10 +18,10 @@ import numpy as np
 
 from . import _core
 from ._chunks import run_chunks
-from ._random import RNGLike, kernel_key
+from ._random import RNGLike, as_generator, kernel_key
 from ._results import Result, get_axes
 from ._stats import Moments
-from ._validation import as_array, check_choice, check_int, check_real
+from ._validation import as_array, check_alloc, check_choice, check_int, check_real
 from .optim import per_replica
 
 __all__ = ["simulate_quadratic", "steady_state_loss", "QuadraticResult", "accumulation_study", "AccumulationStudyResult"]
@@ -63,9 +63,9 @@ def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> Any:
     hv = as_array(h, "h", ndim=1)
     if np.any(hv <= 0):
         raise ValueError("h must be > 0 (the closed form needs a positive definite quadratic)")
-    eta = np.asarray(lr, dtype=np.float64)
-    B = np.asarray(batch_size, dtype=np.float64)
-    s2 = np.asarray(noise_var, dtype=np.float64)
+    eta = as_array(lr, "lr", finite=False, allow_empty=True)
+    B = as_array(batch_size, "batch_size", finite=False, allow_empty=True)
+    s2 = as_array(noise_var, "noise_var", finite=False, allow_empty=True)
     if not np.all(np.isfinite(eta)) or np.any(eta <= 0):
         raise ValueError("lr must be finite and > 0")
     if not np.all(np.isfinite(B)) or np.any(B < 1):
@@ -73,9 +73,10 @@ def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> Any:
     if not np.all(np.isfinite(s2)) or np.any(s2 < 0):
         raise ValueError("noise_var must be finite and >= 0")
     e = eta[..., None]
-    stable = np.all(e * hv < 2.0, axis=-1)
-    terms = np.where(e * hv < 2.0, 1.0 / np.maximum(2.0 - e * hv, 1e-300), 0.0).sum(axis=-1)
-    out = np.where(stable, eta * s2 / (2.0 * B) * terms, np.inf)
+    with np.errstate(over="ignore"):  # overflow only where the answer is inf (unstable) or 0
+        stable = np.all(e * hv < 2.0, axis=-1)
+        terms = np.where(e * hv < 2.0, 1.0 / np.maximum(2.0 - e * hv, 1e-300), 0.0).sum(axis=-1)
+        out = np.where(stable, eta * s2 / (2.0 * B) * terms, np.inf)
     return float(out) if out.ndim == 0 else out
 
 
@@ -146,7 +147,10 @@ class QuadraticResult(Result):
 
 
 def _ints(name: str, value: Any, R: int) -> np.ndarray:
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except ValueError:  # ragged
+        raise ValueError(f"{name} must be an int or an (R,) array of ints; got a ragged sequence") from None
     if arr.dtype.kind not in "iu" or arr.dtype == bool:
         raise TypeError(f"{name} must be an int or an (R,) array of ints; got dtype {arr.dtype}")
     if arr.ndim == 0:
@@ -160,7 +164,11 @@ def _ints(name: str, value: Any, R: int) -> np.ndarray:
 
 
 def _rows(name: str, value: Any, R: int, d: int) -> np.ndarray:
-    if np.ndim(value) == 0:
+    try:
+        nd = np.ndim(value)
+    except ValueError:  # ragged
+        raise ValueError(f"{name} must be a scalar or an array of shape (d,) or (R, d); got a ragged sequence") from None
+    if nd == 0:
         v = as_array(np.reshape(value, 1), name)
         return np.full((1, d), float(v[0]))
     arr = as_array(value, name, ndim=(1, 2))
@@ -306,8 +314,12 @@ def simulate_quadratic(
         momentum = 0.9 if optimizer == "momentum" else 0.0
     if optimizer in ("adam", "adamw") and np.any(np.asarray(momentum) != 0):
         raise ValueError("momentum applies to 'sgd' and 'momentum'; use betas for Adam")
+    if isinstance(betas, np.ndarray) and betas.ndim in (1, 2) and betas.shape[0] == 2:
+        betas = (betas[0], betas[1])
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+    # per-replica arrays (about 11 doubles) and per-replica outputs: refuse what cannot be allocated
+    check_alloc("replicas", (R, 16))
     p = {
         "lr": per_replica("lr", lr, R, low=0.0),
         "momentum": per_replica("momentum", momentum, R, low=0.0, high=1.0, high_open=True),
@@ -325,7 +337,10 @@ def simulate_quadratic(
     }
     if nesterov and (np.any(p["momentum"] <= 0) or np.any(p["dampening"] != 0)):
         raise ValueError("nesterov needs momentum > 0 and dampening = 0 for every replica")
-    L0 = 0.5 * np.sum(h2 * x02 * x02, axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        L0 = 0.5 * np.sum(h2 * x02 * x02, axis=1)
+    if not np.all(np.isfinite(L0)):
+        raise ValueError("x0 and h: the initial loss ½ Σ h x0² overflows float64")
     if max_loss is None:
         max_loss = 1e8 * max(1.0, float(np.max(L0)))
     else:
@@ -372,6 +387,7 @@ def simulate_quadratic(
     if (
         optimizer in ("sgd", "momentum") and noise == "gaussian" and p["max_grad_norm"] is None and uniform
         and not np.any(p["momentum"]) and not np.any(p["weight_decay"]) and np.all(hv > 0) and p["lr"][0] > 0
+        and p["noise_std"][0] < 1e150  # its square must be finite
     ):  # fmt: skip
         steady = steady_state_loss(
             hv, p["lr"][0], p["batch_size"][0] * p["accum_steps"][0], p["noise_std"][0] ** 2
@@ -449,6 +465,9 @@ class AccumulationStudyResult(Result):
         return ax
 
 
+_MAX_TRANSIENT = 10**7
+
+
 def accumulation_study(
     *,
     hs: Any = None,
@@ -470,14 +489,50 @@ def accumulation_study(
     with :func:`steady_state_loss`. Averaging ``A`` independent ``N(0, s²/b)`` micro-batch means
     gives ``N(0, s²/(A b))``: the two are identical in law, so every ``|z|`` should be small.
     """
-    hs = [np.array([1.0]), np.array([0.5, 1.0, 2.0, 4.0])] if hs is None else [np.asarray(h, float) for h in hs]
-    gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    if hs is None:
+        hs = [np.array([1.0]), np.array([0.5, 1.0, 2.0, 4.0])]
+    else:
+        if callable(hs) or isinstance(hs, (str, bytes, dict)):
+            raise TypeError(f"hs must be a sequence of curvature vectors; got {type(hs).__name__}")
+        try:
+            items = list(hs)
+        except TypeError:
+            raise TypeError(f"hs must be a sequence of curvature vectors; got {type(hs).__name__}") from None
+        hs = [as_array(h, "hs", ndim=1) for h in items]
+        if not hs:
+            raise ValueError("hs must hold at least one curvature vector")
+        if any(np.any(h <= 0) for h in hs):
+            raise ValueError("hs must be > 0 (the steady state needs a positive definite quadratic)")
+    lrs = as_array(lrs, "lrs", ndim=1)
+    if np.any(lrs <= 0):
+        raise ValueError(f"lrs must be > 0; got min {lrs.min()}")
+    try:
+        sp = np.asarray(splits)
+    except ValueError:
+        raise ValueError("splits must be a sequence of (accum_steps, micro_batch) int pairs; got a ragged sequence") from None
+    if sp.dtype.kind not in "iu":
+        raise TypeError(f"splits must be (accum_steps, micro_batch) pairs of ints; got dtype {sp.dtype}")
+    if sp.ndim != 2 or sp.shape[1] != 2 or sp.shape[0] == 0:
+        raise ValueError(f"splits must have shape (k, 2): (accum_steps, micro_batch) pairs; got shape {sp.shape}")
+    if np.any(sp < 1):
+        raise ValueError("splits must hold ints >= 1")
+    splits = [(int(a), int(b)) for a, b in sp]
+    noise_std = check_real("noise_std", noise_std, minimum=1e-150, maximum=1e150)  # noise_std² must be a normal float
+    replicas = check_int("replicas", replicas, minimum=2)
+    gen = as_generator(rng)
     rows: dict[str, list[Any]] = {k: [] for k in ("case", "lr", "A", "b", "theory", "am", "as", "bm", "bs")}
     for ci, h in enumerate(hs):
         for lr in lrs:
             if lr * h.max() >= 2:
                 continue
-            steps = int(np.ceil(np.log(1e-4) / (2 * np.log(abs(1 - lr * h.min())))))
+            with np.errstate(divide="ignore"):
+                steps_f = np.ceil(np.log(1e-4) / (2 * np.log(abs(1 - lr * h.min()))))
+            if not np.isfinite(steps_f) or steps_f > _MAX_TRANSIENT:
+                raise ValueError(
+                    f"lrs and hs: lr * min(h) = {lr * h.min():.3g} is too small, the transient would need more "
+                    f"than {_MAX_TRANSIENT} steps"
+                )
+            steps = max(1, int(steps_f))
             for A, b in splits:
                 out = []
                 for acc, mb in ((A, b), (1, A * b)):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._random import RNGLike, as_generator
 from ._results import Result, get_axes
-from ._validation import check_callable, check_int, check_real
+from ._validation import as_array, check_callable, check_int, check_real
 
 __all__ = ["Grid", "Uniform", "LogUniform", "grid_search", "random_search", "SearchResult", "clipping_study",
            "ClippingStudyResult"]  # fmt: skip
@@ -30,9 +30,14 @@ class Grid:
     values: tuple[Any, ...]
 
     def __init__(self, values: Any) -> None:
-        arr = np.asarray(values)
+        try:
+            arr = np.asarray(values)
+        except ValueError:  # ragged
+            raise ValueError("values must be a non-empty 1-d sequence; got a ragged sequence") from None
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"values must be a non-empty 1-d sequence; got shape {arr.shape}")
+        if arr.dtype.kind in "fc" and np.isnan(arr).any():
+            raise ValueError("values must not contain NaN (inf is allowed, e.g. 'no clipping')")
         object.__setattr__(self, "values", tuple(arr.tolist()))
 
     def grid(self, num: int | None = None) -> np.ndarray:
@@ -210,7 +215,10 @@ def _check_space(space: Any) -> dict[str, Any]:
         if isinstance(v, (Grid, Uniform, LogUniform)):
             out[k] = v
         elif isinstance(v, (list, tuple, np.ndarray)):
-            out[k] = Grid(v)
+            try:
+                out[k] = Grid(v)
+            except ValueError as exc:
+                raise ValueError(f"space[{k!r}]: {exc}") from None
         else:
             raise TypeError(f"space[{k!r}] must be Grid, Uniform, LogUniform or a sequence of values; got {type(v).__name__}")
     return out
@@ -224,7 +232,13 @@ def _evaluate(objective: Callable[..., Any], params: dict[str, np.ndarray], n: i
             raise ValueError("objective returned a dict without a 'score' entry")
         extras = {k: np.asarray(v) for k, v in out.items() if k != "score"}
         out = out["score"]
-    scores = np.asarray(out, dtype=np.float64)
+    try:
+        raw = np.asarray(out)
+    except ValueError:  # ragged
+        raw = np.empty(0, dtype=object)
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"objective must return {n} real scores; got {type(out).__name__} of dtype {raw.dtype}")
+    scores = raw.astype(np.float64)
     if scores.shape != (n,):
         raise ValueError(f"objective must return {n} scores (one per configuration); got shape {scores.shape}")
     for k, v in extras.items():
@@ -328,7 +342,8 @@ class ClippingStudyResult(Result):
     curve_steps : ndarray of int
         Window ends of the effective-rate curves.
     effective_lr_curves : ndarray, shape (n_clip, K)
-        Mean effective rate ``α·min(1, c/‖g‖)`` over training at each threshold's best rate.
+        Mean effective rate ``α·min(1, c/‖g‖)`` over training at each threshold's best rate (NaN
+        where every seed of that run diverged: no surviving replica to average).
     """
 
     search: SearchResult
@@ -401,9 +416,16 @@ def clipping_study(
     """
     from .quadratic import simulate_quadratic
 
-    h = np.geomspace(0.1, 10.0, 8) if h is None else np.asarray(h, dtype=np.float64)
-    lrs = np.geomspace(1e-3, 2.0, 15) if lrs is None else np.asarray(lrs, dtype=np.float64)
-    clips = np.concatenate([np.geomspace(0.3, 100.0, 8), [np.inf]]) if clips is None else np.asarray(clips, float)
+    h = np.geomspace(0.1, 10.0, 8) if h is None else as_array(h, "h", ndim=1)
+    lrs = np.geomspace(1e-3, 2.0, 15) if lrs is None else as_array(lrs, "lrs", ndim=1)
+    if np.any(lrs < 0):
+        raise ValueError(f"lrs must be >= 0; got min {lrs.min()}")
+    if clips is None:
+        clips = np.concatenate([np.geomspace(0.3, 100.0, 8), [np.inf]])
+    else:
+        clips = as_array(clips, "clips", ndim=1, finite=False)
+        if np.any(np.isnan(clips)) or np.any(clips <= 0):
+            raise ValueError("clips must be > 0 (inf: no clipping), without NaN")
     seeds = check_int("seeds", seeds, minimum=2)
     key_seed = int(as_generator(rng).integers(2**63))
 

@@ -97,6 +97,9 @@ class Problem(Result):
         bounds = as_array(self.bounds, "bounds", ndim=2, allow_empty=True)
         if bounds.shape != (D, 2):
             raise ValueError(f"bounds must have shape (D, 2) = ({D}, 2), one [low, high] per name; got {bounds.shape}")
+        with np.errstate(over="ignore"):
+            if not np.isfinite(bounds[:, 1] - bounds[:, 0]).all():
+                raise ValueError("bounds are too wide: high - low must be finite in float64")
         bad = np.flatnonzero(bounds[:, 0] >= bounds[:, 1])
         if bad.size:
             j = int(bad[0])
@@ -199,7 +202,10 @@ def _normalise_groups(groups: Any, names: tuple[str, ...]) -> tuple[str, ...] | 
 def _as_problem(problem: Any) -> Problem:
     if isinstance(problem, Problem):
         return problem
-    return Problem.from_dict(problem)
+    try:
+        return Problem.from_dict(problem)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"problem: {exc}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -774,6 +780,8 @@ def sobol_g(X: Any, a: Any, *, num_threads: int | None = None) -> np.ndarray:
     closed forms of ``sobol_g_indices`` (Sobol' 1998; Saltelli & Sobol' 1995).
     """
     x = as_array(X, "X", ndim=2)
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(f"X must hold points of [0, 1]^D; got values in [{x.min():g}, {x.max():g}]")
     av = _check_a(a)
     if av.shape[0] != x.shape[1]:
         raise ValueError(f"a must have one coefficient per column of X ({x.shape[1]}); got {av.shape[0]}")

@@ -17,10 +17,13 @@ import numpy as np
 
 from ._random import RNGLike, as_generator
 from ._results import Result, get_axes
-from ._validation import check_int, check_real
+from ._validation import as_array, check_int, check_real
 from .optim import Adam, AdamW
 
 __all__ = ["TwoLayerNet", "weight_decay_study", "WeightDecayStudyResult"]
+
+
+_MAX_DATA = 1e100
 
 
 class TwoLayerNet:
@@ -37,8 +40,14 @@ class TwoLayerNet:
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, hidden: int) -> None:
-        self.X = np.ascontiguousarray(X, dtype=np.float64)
-        self.y = np.ascontiguousarray(y, dtype=np.float64)
+        self.X = as_array(X, "X", ndim=2)
+        self.y = as_array(y, "y", ndim=1)
+        if self.y.shape[0] != self.X.shape[0]:
+            raise ValueError(f"y must have one target per row of X ({self.X.shape[0]}); got {self.y.shape[0]}")
+        for name, a in (("X", self.X), ("y", self.y)):
+            if np.max(np.abs(a)) > _MAX_DATA:  # products and squared errors would overflow float64
+                raise ValueError(f"{name} is too large: |values| must be <= {_MAX_DATA:g}")
+        hidden = check_int("hidden", hidden, minimum=1)
         self.N, self.p = self.X.shape
         self.k = hidden
         self.D = hidden * self.p + hidden
@@ -192,12 +201,17 @@ def weight_decay_study(
     """
     from .curvature import top_eigenvalue
 
-    wd = np.asarray(weight_decays, dtype=np.float64)
-    if wd.ndim != 1 or wd.size == 0 or np.any(wd < 0) or not np.all(np.isfinite(wd)):
+    wd = as_array(weight_decays, "weight_decays", ndim=1)
+    if np.any(wd < 0):
         raise ValueError("weight_decays must be a non-empty 1-d sequence of finite values >= 0")
     seeds = check_int("seeds", seeds, minimum=2)
     steps = check_int("steps", steps, minimum=1)
     lr = check_real("lr", lr, minimum=0.0, strict_min=True)
+    hidden = check_int("hidden", hidden, minimum=1)
+    inputs = check_int("inputs", inputs, minimum=1)
+    n_train = check_int("n_train", n_train, minimum=1)
+    n_test = check_int("n_test", n_test, minimum=1)
+    label_noise = check_real("label_noise", label_noise, minimum=0.0, maximum=_MAX_DATA)
     gen = as_generator(rng)
     Wt = gen.standard_normal((4, inputs)) / np.sqrt(inputs)
     vt = gen.standard_normal(4)
@@ -220,9 +234,21 @@ def weight_decay_study(
         opt = cls(theta, lr=lr, weight_decay=lam)
         for _ in range(steps):
             opt.step(net.grad(theta))
+        with np.errstate(all="ignore"):
+            diverged = not (np.all(np.isfinite(theta)) and np.all(np.isfinite(net.loss(theta))))
+        if diverged:
+            raise ValueError(
+                f"training diverged (non-finite parameters) with lr={lr:g} and weight_decays up to {wd.max():g}: "
+                "lower lr or weight_decays"
+            )
         lmax = np.empty(theta.shape[0])
         for r in range(theta.shape[0]):
-            res = top_eigenvalue(lambda u, t=theta[r]: net.hvp(t, u), n=net.D, method="lanczos", rng=r)
+            try:
+                with np.errstate(all="ignore"):
+                    res = top_eigenvalue(lambda u, t=theta[r]: net.hvp(t, u), n=net.D, method="lanczos", rng=r)
+            except ValueError as exc:  # Hessian-vector products overflow at the end point
+                raise ValueError(f"the curvature at the end point of training overflows ({exc}): lower lr or "
+                                 "weight_decays") from None
             lmax[r] = res.value
             converged &= bool(res.converged)
         out[name] = {

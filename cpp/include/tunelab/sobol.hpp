@@ -451,13 +451,18 @@ inline void g_function(const double* x, std::int64_t rows, int d, const double* 
 inline void g_indices(const double* a, int d, double* s1, double* st, double* s2) {
   if (d < 1) throw std::invalid_argument("a must have at least one element");
   std::vector<double> vj(static_cast<std::size_t>(d));
-  double prod = 1.0;
+  // V = prod(1 + V_j) - 1 as expm1(sum log1p(V_j)): for large a_j (V_j below the spacing of
+  // doubles near 1) the plain product rounds V to 0 and the indices to inf.
+  double log_prod = 0.0;
   for (int j = 0; j < d; ++j) {
     if (!(a[j] >= 0.0)) throw std::invalid_argument("a must be >= 0 (element " + std::to_string(j) + ")");
-    vj[static_cast<std::size_t>(j)] = 1.0 / (3.0 * (1.0 + a[j]) * (1.0 + a[j]));
-    prod *= 1.0 + vj[static_cast<std::size_t>(j)];
+    const double r = 1.0 / (1.0 + a[j]);  // no overflow of (1 + a)^2 for huge a
+    vj[static_cast<std::size_t>(j)] = r * r / 3.0;
+    log_prod += std::log1p(vj[static_cast<std::size_t>(j)]);
   }
-  const double V = prod - 1.0;
+  const double V = std::expm1(log_prod);
+  const double prod = std::exp(log_prod);
+  if (!(V > 0.0)) throw std::invalid_argument("a is too large: every input's variance underflows, the indices are undefined");
   for (int j = 0; j < d; ++j) {
     const double v = vj[static_cast<std::size_t>(j)];
     s1[j] = v / V;
