@@ -12,10 +12,10 @@ def _report_parser(prog: str) -> argparse.ArgumentParser:
     from .report import sections
 
     mods = sections()
-    full = sum(m.SECONDS[0] for m in mods)
-    quick = sum(m.SECONDS[1] for m in mods)
+    secs = [getattr(m, "SECONDS", (0, 0)) for m in mods]  # (full, quick) on 2 cores
+    full, quick = sum(s[0] for s in secs), sum(s[1] for s in secs)
     listing = "\n".join(
-        f"  {m.__name__.rsplit('.', 1)[-1]:<13} {m.TITLE} (~{m.SECONDS[0]:g} s, quick ~{m.SECONDS[1]:g} s)" for m in mods
+        f"  {m.__name__.rsplit('.', 1)[-1]:<13} {m.TITLE} (~{s[0]:g} s; quick ~{s[1]:g} s)" for m, s in zip(mods, secs)
     )
     return argparse.ArgumentParser(
         prog=prog,

@@ -102,19 +102,25 @@ class TransferStudy(Result):
             plt = optional_module("matplotlib.pyplot", "TransferStudy.plot()")
             _, ax = plt.subplots(1, 3, figsize=(13, 4))
         a_meas, a_theory, a_scatter = ax
+        T = self.coupling.size
+        step = max(1, -(-T // 8))  # at most about 8 tick labels per axis
+        ticks = np.arange(0, T, step)
+        labels = [f"{c:.2g}" for c in self.coupling[ticks]]
         for a, mat, title in ((a_meas, self.spearman, "measured Spearman"), (a_theory, self.theory, "theory (6/π)·arcsin(c_t c_u/2)")):
             im = a.imshow(mat, vmin=-1, vmax=1, cmap="RdBu_r")
             a.set_title(title)
-            a.set_xlabel("task u")
-            a.set_ylabel("task t")
-            a.figure.colorbar(im, ax=a, shrink=0.8)
+            a.set_xticks(ticks, labels)
+            a.set_yticks(ticks, labels)
+            a.set_xlabel("coupling c_u of task u")
+            a.set_ylabel("coupling c_t of task t")
+            a.figure.colorbar(im, ax=a, shrink=0.8, label="Spearman ρ")
         t, u = np.triu_indices(self.coupling.size, k=1)
         a_scatter.errorbar(self.theory[t, u], self.spearman[t, u], yerr=2 * self.stderr[t, u], fmt="o", ms=3, label="tuned (±2 SE)")
         a_scatter.plot(self.theory[t, u], self.latent_spearman[t, u], "x", ms=4, label="true optima")
         lo = float(min(0.0, np.nanmin(self.theory[t, u]) if t.size else 0.0))
         a_scatter.plot([lo, 1], [lo, 1], "k--", lw=1, label="y = x")
-        a_scatter.set_xlabel("theory")
-        a_scatter.set_ylabel("measured")
+        a_scatter.set_xlabel("theory (6/π)·arcsin(c_t c_u/2)")
+        a_scatter.set_ylabel("measured Spearman of tuned rates")
         a_scatter.set_title(f"{self.n_seeds} seeds, {self.lr_grid.size}-point grid, noise {self.eval_noise:g}")
         a_scatter.legend(fontsize=8)
         return ax

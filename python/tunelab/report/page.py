@@ -57,11 +57,15 @@ def fmt_se(x: float, se: float) -> str:
     x, se = float(x), float(se)
     if not (math.isfinite(se) and se > 0 and math.isfinite(x)):
         return f"{fmt(x)} ± {fmt(se, 2)}"
-    place = math.floor(math.log10(se)) - 1  # last digit shown
-    if abs(x) >= 1e6 or se < 1e-6 * max(abs(x), 1e-300) or place < -12:
-        return f"{fmt(x, 6)} ± {fmt(se, 2)}"
-    dec = max(-place, 0)
-    return f"{x:.{dec}f} ± {se:.{dec}f}".replace("-", "−")
+    if se < 1e-9 * abs(x):
+        return f"{fmt(x, 10)} ± {fmt(se, 2)}"
+    top = max(abs(x), se)
+    if 1e-3 <= top < 1e6:
+        dec = max(1 - math.floor(math.log10(se)), 0)  # two significant digits of the SE
+        return f"{x:.{dec}f} ± {se:.{dec}f}".replace("-", "−")
+    e = math.floor(math.log10(top))  # a common power of ten: (6.98 ± 0.92)·10^−5
+    inner = fmt_se(x / 10.0**e, se / 10.0**e)
+    return f"({inner})·10^{e}".replace("-", "−")
 
 
 def _digits_for(rtol: float) -> int:
@@ -126,7 +130,7 @@ class Page:
         return self.sections[-1]
 
     def step(self, what: str) -> None:
-        """A progress line for a long section (printed, not written to the page)."""
+        """A progress line for a long section: ``what`` has just finished (printed to stderr, not written to the page)."""
         if self.verbose:
             now = time.perf_counter()
             print(f"      · {what} ({now - self._t_step:.1f} s)", file=sys.stderr, flush=True)
@@ -214,11 +218,11 @@ class Page:
         parts = []
         if lower is not None:
             ok = ok and (measured > lower if strict else measured >= lower)
-            parts.append(f"{fmt(lower, 6)} {le}")
-        parts.append(f"measured {fmt(measured, 6)}")
+            parts.append(f"{fmt(lower)} {le}")
+        parts.append(f"measured {fmt(measured)}")
         if upper is not None:
             ok = ok and (measured < upper if strict else measured <= upper)
-            parts.append(f"{le} {fmt(upper, 6)}")
+            parts.append(f"{le} {fmt(upper)}")
         ascii_le = "<" if strict else "<="
         if lower is not None and upper is not None:
             theory: Any = [lower, upper]
