@@ -150,11 +150,27 @@ class WeightDecayStudyResult(Result):
         """``λ_max`` against the parameter norm reached (one point per ``λ``): the same amount of
         shrinkage, two optimizers - which one ends flatter at a matched norm?"""
         ax = get_axes(ax)
-        ax.plot(self.adam_norm, self.adam_lmax_mean, "o-", label="Adam (L2)")
-        ax.plot(self.adamw_norm, self.adamw_lmax_mean, "s-", label="AdamW (decoupled)")
+        for name, nrm, m, lo, hi, mk, off, ha in (
+            ("Adam (L2)", self.adam_norm, self.adam_lmax_mean, self.adam_lmax_lo, self.adam_lmax_hi, "o-", (6, -12),
+             "left"),
+            ("AdamW (decoupled)", self.adamw_norm, self.adamw_lmax_mean, self.adamw_lmax_lo, self.adamw_lmax_hi, "s-",
+             (-7, 3), "right"),
+        ):
+            bar = ax.errorbar(nrm, m, yerr=[m - lo, hi - m], fmt=mk, capsize=3, label=f"{name} (95% intervals)")
+            groups: list[list[int]] = []  # points drawn on top of each other share one label
+            for i in np.argsort(nrm):
+                j = groups[-1][-1] if groups else None
+                if j is not None and abs(np.log10(nrm[i] / nrm[j])) < 0.03 and abs(m[i] - m[j]) < 0.03 * abs(m[j]):
+                    groups[-1].append(i)
+                else:
+                    groups.append([i])
+            for g in groups:
+                ws = sorted(self.weight_decay[g])
+                ax.annotate(f"{ws[0]:g}" + (f"–{ws[-1]:g}" if len(ws) > 1 else ""), (nrm[g[0]], m[g[0]]),
+                            textcoords="offset points", xytext=off, ha=ha, fontsize="small", color=bar[0].get_color())
         ax.set_xscale("log")
         ax.set_xlabel("mean parameter norm ‖θ‖ at the end point")
-        ax.set_ylabel("mean λ_max")
+        ax.set_ylabel("mean λ_max of the data-loss Hessian")
         ax.legend()
         return ax
 
