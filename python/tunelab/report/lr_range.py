@@ -79,8 +79,8 @@ def run(page, quick: bool) -> None:
     along = float(g @ h @ g / (g @ g))
     page.table(
         ["start", "α*", "λ̂ = 2/α*", "λ_max", "curvature along g: gᵀHg/gᵀg", "λ̂ / (gᵀHg/gᵀg) − 1"],
-        [["3 × top eigenvector", a_top, l_top, lam, lam, f"{l_top / lam - 1:+.2%}"],
-         ["random x₀", a_rand, l_rand, lam, along, f"{l_rand / along - 1:+.2%}"]],
+        [["3 × top eigenvector", a_top, l_top, lam, lam, f"{l_top / lam - 1:+.2%}".replace("-", "−")],
+         ["random x₀", a_rand, l_rand, lam, along, f"{l_rand / along - 1:+.2%}".replace("-", "−")]],
         caption=f"The range test from two starts ({per_decade} rates per decade): λ̂ is within one grid ratio "
                 f"({100 * (step - 1):.2f} %) below the curvature along the first gradient.",
     )
