@@ -419,15 +419,31 @@ class BatchScalingStudy(Result):
             "at_edge": self.at_edge,
         }
 
-    def plot(self, ax: Any = None) -> Any:
-        """``B_opt`` vs ``N`` on log-log axes with ±2 SE bars and the fitted line."""
+    def plot(self, ax: Any = None, *, theory_exponent: float | None = None) -> Any:
+        """``B_opt`` vs ``N`` on log-log axes with ±2 SE bars, the fitted line and its Student-t
+        confidence band (shaded), and, given ``theory_exponent``, a line of that slope through
+        the data's centre (log-space mean) for comparison."""
+        from scipy import stats
+
         ax = get_axes(ax)
         lo = self.B_opt * (1 - np.exp(-2 * self.log_B_opt_stderr))
         hi = self.B_opt * (np.exp(2 * self.log_B_opt_stderr) - 1)
         ax.errorbar(self.dataset_sizes, self.B_opt, yerr=[lo, hi], fmt="o", label="B_opt (±2 SE over seeds)")
         xs = np.geomspace(self.dataset_sizes.min(), self.dataset_sizes.max(), 100)
         f = self.fit
-        ax.plot(xs, f(xs), "-", label=f"fit: δ = {f.exponent:.3f} [{f.ci[0]:.3f}, {f.ci[1]:.3f}] ({f.conf_level:.0%})")
+        line = ax.plot(xs, f(xs), "-", label=f"fit: δ = {f.exponent:.3f} [{f.ci[0]:.3f}, {f.ci[1]:.3f}] "
+                       f"({f.conf_level:.0%} {f.ci_method} interval)")  # fmt: skip
+        lx, n = np.log(f.x), f.x.size
+        if n > 2:  # pointwise band of the fitted line: s·sqrt(1/n + (log x - mean)²/Sxx) · t_{n-2}
+            s = np.sqrt(float(f.residuals @ f.residuals) / (n - 2))
+            half = stats.t.ppf(0.5 + f.conf_level / 2, n - 2) * s * np.sqrt(
+                1 / n + (np.log(xs) - lx.mean()) ** 2 / float(((lx - lx.mean()) ** 2).sum()))
+            ax.fill_between(xs, f(xs) * np.exp(-half), f(xs) * np.exp(half), color=line[0].get_color(), alpha=0.15,
+                            label=f"{f.conf_level:.0%} confidence band of the fitted line (Student-t)")
+        if theory_exponent is not None:
+            ly = np.log(f.y)
+            ax.plot(xs, np.exp(ly.mean() + theory_exponent * (np.log(xs) - lx.mean())), "k--", lw=1,
+                    label=f"theory: slope δ = {theory_exponent:.3g} (through the data's centre)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("dataset size N")
