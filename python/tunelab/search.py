@@ -357,15 +357,42 @@ class ClippingStudyResult(Result):
         """Heatmap of the mean final loss over ``(lr, max_grad_norm)`` with the best rate per threshold."""
         ax = self.search.plot(ax)
         finite = np.isfinite(self.clip_values)
-        ax.plot(self.best_lr[finite], self.clip_values[finite], "w.-", label="best lr for each c")
-        ax.legend()
+        from matplotlib.patheffects import withStroke
+
+        ax.plot(self.best_lr[finite], self.clip_values[finite], "w.-", label="best lr for each c",
+                path_effects=[withStroke(linewidth=3, foreground="k")], zorder=1.5)  # under the best star
+        # diverged cells (score inf, masked in the heatmap): hatched and marked, not blank
+        lrs = np.asarray(self.search.space["lr"].grid(self.search.shape[0]), dtype=float)
+        ys = _finite_axis(self.clip_values.astype(float))
+        xe, ye = _edges(lrs, None), _edges(ys, None)
+        from matplotlib.patches import Rectangle
+
+        gone = ~np.isfinite(self.search.scores.reshape(self.search.shape))
+        for k, (i, j) in enumerate(zip(*np.nonzero(gone))):
+            ax.add_patch(Rectangle((xe[i], ye[j]), xe[i + 1] - xe[i], ye[j + 1] - ye[j], facecolor="0.85",
+                                   edgecolor="0.4", hatch="xx", lw=0.5, label="diverged (some seed)" if k == 0 else None))
+        for j in np.nonzero(gone.any(axis=0))[0]:  # a label on each row's diverged cells
+            i = np.nonzero(gone[:, j])[0]
+            ax.text(np.sqrt(xe[i.min()] * xe[i.max() + 1]), np.sqrt(ye[j] * ye[j + 1]), "diverged", ha="center",
+                    va="center", fontsize="small", bbox=dict(facecolor="white", edgecolor="none", pad=1))
+        if not finite.all():
+            ax.set_yticks(ys[finite].tolist() + [ys[~finite][0]],
+                          [f"{c:.3g}" for c in self.clip_values[finite]] + ["∞ (no clipping)"])
+            ax.minorticks_off()
+        ax.set_xlabel("learning rate α")
+        ax.set_ylabel("clipping threshold c")
+        mesh = ax.collections[0]
+        if getattr(mesh, "colorbar", None) is not None:
+            mesh.colorbar.set_label("mean final loss over seeds")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize="small", frameon=False)
         return ax
 
     def plot_effective_lr(self, ax: Any = None) -> Any:
         """The effective learning rate over training at each threshold's best rate."""
         ax = get_axes(ax)
         for c, lr, curve in zip(self.clip_values, self.best_lr, self.effective_lr_curves):
-            ax.plot(self.curve_steps, curve, label=f"c={c:.3g}, α={lr:.3g}")
+            ax.plot(self.curve_steps, curve, label=f"c = {c:.3g}, α = {lr:.3g}" if np.isfinite(c)
+                    else f"c = ∞ (no clipping), α = {lr:.3g}")
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("mean effective learning rate α·min(1, c/‖g‖)")
