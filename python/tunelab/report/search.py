@@ -8,7 +8,7 @@ from .page import fmt, fmt_se
 
 ORDER = 31
 TITLE = "Learning rate × gradient clipping (grid search, heavy-tailed noise)"
-SECONDS = (3, 1)
+SECONDS = (2, 1)
 
 _SEED = 7
 _H = np.geomspace(0.1, 10.0, 8)  # clipping_study's default quadratic (condition number 100)
