@@ -92,8 +92,8 @@ def run(page, quick: bool) -> None:
     page.text(
         f"GD from a random x₀ (with a unit component along the top eigenvector) for T = {steps} steps at rates "
         "α = f·2/λ_max. Left: just below and just above the bound (f = 0.99 and 1.01) the top mode's factor per "
-        f"step is (1 − αλ_max)² = 0.98² or 1.02²: after {steps} steps the loss is {fmt(r99, 3)} times its start "
-        f"at f = 0.99 and {fmt(r101, 3)} times at f = 1.01. The dotted lines are the exact eigen-expansion "
+        f"step is (1 − αλ_max)² = 0.98² or 1.02²: after {steps} steps the loss is {fmt(r99, 4)} times its start "
+        f"at f = 0.99 and {fmt(r101, 4)} times at f = 1.01. The dotted lines are the exact eigen-expansion "
         "½Σλᵢcᵢ²(1 − αλᵢ)²ᵗ (c = the coordinates of x₀ in H's eigenbasis). Right: all five rates on one scale; "
         "α = 1.1·2/λ_max grows by 1.44× per step and dominates it, which is why the contrast gets its own panel."
     )
