@@ -43,7 +43,10 @@ def fmt(x: Any, digits: int = 4) -> str:
         if x == 0:
             return "0"
         if 1e-4 <= abs(x) < 1e6:
-            s = f"{x:.{digits}g}"
+            dec = max(digits - 1 - math.floor(math.log10(abs(x))), 0)
+            s = f"{x:.{dec}f}"
+            if "." in s:
+                s = s.rstrip("0").rstrip(".")
         else:
             s = f"{x:.{max(digits - 1, 0)}e}"
             mant, exp = s.split("e")
