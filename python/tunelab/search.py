@@ -339,6 +339,8 @@ class ClippingStudyResult(Result):
         The thresholds.
     best_loss : ndarray, shape (n_clip,)
         The best mean final loss for each threshold.
+    best_loss_sem : ndarray, shape (n_clip,)
+        Its standard error over the seeds (sample SD / √seeds; the grid's ``score_sem`` extra).
     curve_steps : ndarray of int
         Window ends of the effective-rate curves.
     effective_lr_curves : ndarray, shape (n_clip, K)
@@ -350,6 +352,7 @@ class ClippingStudyResult(Result):
     clip_values: np.ndarray
     best_lr: np.ndarray
     best_loss: np.ndarray
+    best_loss_sem: np.ndarray
     curve_steps: np.ndarray
     effective_lr_curves: np.ndarray
 
@@ -466,7 +469,9 @@ def clipping_study(
         fl = res.final_loss.reshape(n, seeds)
         div = res.diverged.reshape(n, seeds)
         score = np.where(div.any(axis=1), np.inf, np.where(div, 0.0, fl).mean(axis=1))
-        return {"score": score, "diverged_fraction": div.mean(axis=1),
+        with np.errstate(invalid="ignore"):  # a cell with a diverged seed has no SE
+            sem = np.where(div.any(axis=1), np.nan, np.where(div, 0.0, fl).std(axis=1, ddof=1) / np.sqrt(seeds))
+        return {"score": score, "score_sem": sem, "diverged_fraction": div.mean(axis=1),
                 "mean_effective_lr": res.mean_effective_lr.reshape(n, seeds).mean(axis=1)}  # fmt: skip
 
     search = grid_search(objective, {"lr": Grid(lrs), "max_grad_norm": Grid(clips)})
@@ -474,6 +479,7 @@ def clipping_study(
     best_i = np.array([int(np.argmin(np.where(np.isnan(col), np.inf, col))) for col in table.T])
     best_lr = lrs[best_i]
     best_loss = table[best_i, np.arange(clips.size)]
+    best_loss_sem = search.extras["score_sem"].reshape(table.shape)[best_i, np.arange(clips.size)]
     # the effective rate over training at each threshold's best rate (its own run, own streams)
     rec = max(1, steps // 50)
     eff = np.empty((clips.size, steps // rec))
@@ -484,4 +490,4 @@ def clipping_study(
             num_threads=num_threads, record_every=rec,
         )  # fmt: skip
         eff[j] = r.effective_lr_mean
-    return ClippingStudyResult(search, clips, best_lr, best_loss, np.arange(1, eff.shape[1] + 1) * rec, eff)
+    return ClippingStudyResult(search, clips, best_lr, best_loss, best_loss_sem, np.arange(1, eff.shape[1] + 1) * rec, eff)
