@@ -544,9 +544,9 @@ SPECS: dict[str, Spec] = {
                                 num_threads=None),
                            dict(h="array", lrs="array", clips="array", seeds="int", steps="int", noise_std="real",
                                 dof="real", batch_size="int", x0="real", optimizer="choice", rng="rng", num_threads="threads"),
-                           # inf: "no clipping", or a configuration diverged (documented)
+                           # inf: "no clipping", or a configuration diverged (documented); NaN: no SE there
                            nonfinite={"clip_values", "max_grad_norm", "scores", "best_loss", "best_score",
-                                      "effective_lr_curves"}),
+                                      "effective_lr_curves", "score_sem", "best_loss_sem"}),
     # ---- Sobol
     "Problem": Spec(tunelab.Problem, dict(names=["a", "b", "c"], bounds=np.array([[0.0, 1.0], [-1.0, 1.0], [2.0, 5.0]]),
                                           groups=None),
