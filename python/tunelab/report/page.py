@@ -191,7 +191,8 @@ class Page:
         measured, se, theory = float(measured), float(se), float(theory)
         z = (measured - theory) / se if se > 0 else (0.0 if measured == theory else math.inf)
         ok = math.isfinite(z) and abs(z) <= bound
-        line = f"measured {fmt_se(measured, se)}, theory {fmt(theory, 6)}; z = {z:+.2f}, tolerance |z| ≤ {bound:g}"
+        zs = f"{z:+.2f}".replace("-", "−")
+        line = f"measured {fmt_se(measured, se)}, theory {fmt(theory, 6)}; z = {zs}, tolerance |z| ≤ {bound:g}"
         return self._record(name, measured, theory, f"|z| <= {bound:g}", ok, line)
 
     def check_rel(self, name: str, measured: float, theory: float, *, rtol: float) -> bool:
@@ -201,7 +202,7 @@ class Page:
         ok = math.isfinite(err) and err <= rtol
         d = _digits_for(rtol)
         line = (f"measured {fmt(measured, d)}, theory {fmt(theory, d)}; relative error {err:.2g}, "
-                f"tolerance ≤ {rtol:g}")
+                f"tolerance ≤ {fmt(rtol, 2)}")
         return self._record(name, measured, theory, f"relative error <= {rtol:g}", ok, line)
 
     def check_abs(self, name: str, measured: float, theory: float, *, atol: float) -> bool:
@@ -209,7 +210,7 @@ class Page:
         measured, theory = float(measured), float(theory)
         err = abs(measured - theory)
         ok = math.isfinite(err) and err <= atol
-        line = f"measured {fmt(measured, 5)}, theory {fmt(theory, 5)}; |error| {err:.2g}, tolerance ≤ {atol:g}"
+        line = f"measured {fmt(measured, 5)}, theory {fmt(theory, 5)}; |error| {fmt(err, 2)}, tolerance ≤ {fmt(atol, 2)}"
         return self._record(name, measured, theory, f"absolute error <= {atol:g}", ok, line)
 
     def check_bound(self, name: str, measured: float, *, lower: float | None = None, upper: float | None = None,
@@ -218,14 +219,18 @@ class Page:
         measured = float(measured)
         le = "<" if strict else "≤"
         ok = math.isfinite(measured)
+        bounds = [b for b in (lower, upper) if b is not None]
+        d = 4  # enough digits that the measured value and its bounds read apart
+        while d < 12 and any(fmt(measured, d) == fmt(b, d) and measured != b for b in bounds):
+            d += 1
         parts = []
         if lower is not None:
             ok = ok and (measured > lower if strict else measured >= lower)
-            parts.append(f"{fmt(lower)} {le}")
-        parts.append(f"measured {fmt(measured)}")
+            parts.append(f"{fmt(lower, d)} {le}")
+        parts.append(f"measured {fmt(measured, d)}")
         if upper is not None:
             ok = ok and (measured < upper if strict else measured <= upper)
-            parts.append(f"{le} {fmt(upper)}")
+            parts.append(f"{le} {fmt(upper, d)}")
         ascii_le = "<" if strict else "<="
         if lower is not None and upper is not None:
             theory: Any = [lower, upper]
