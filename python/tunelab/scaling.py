@@ -410,6 +410,8 @@ class BatchScalingStudy(Result):
     fit: PowerLawFit
 
     def _frame_columns(self) -> dict[str, Any]:
+        """One row per ``N``: ``dataset_size, B_opt, log_B_opt_stderr``, the 95% band
+        ``B_opt_lo, B_opt_hi`` (``B_opt · exp(∓1.96 SE)``), the fitted ``B_fit = k N^δ`` and ``at_edge``."""
         return {
             "dataset_size": self.dataset_sizes,
             "B_opt": self.B_opt,

@@ -87,6 +87,8 @@ class TransferStudy(Result):
     edge_fraction: np.ndarray
 
     def _frame_columns(self) -> dict[str, Any]:
+        """One row per pair of tasks ``task_t < task_u``: ``coupling_t, coupling_u``, the measured
+        ``spearman``, its ``theory``, ``latent_spearman``, ``stderr`` and ``z = (spearman − theory)/stderr``."""
         t, u = np.triu_indices(self.coupling.size, k=1)
         meas = self.spearman[t, u]
         return {
