@@ -111,7 +111,7 @@ def test_sobol_plot_draws_every_output():
     k, G = res.S1.shape
     ax = res.plot()
     assert len(ax.patches) == 2 * k * G  # an S1 and an ST bar per output and factor
-    assert {t.get_text() for t in ax.get_legend().get_texts()} == {f"{s} ({o})" for s in ("S1", "ST") for o in res.outputs}
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {f"{s} ({o})" for s in ("first order S1", "total ST") for o in res.outputs}
     one = res.plot(output=res.outputs[1]).patches  # a new figure: output y1 alone
     np.testing.assert_array_equal([p.get_height() for p in one[:G]], res.S1[1])
     with pytest.raises(ValueError, match="output"):

@@ -80,6 +80,7 @@ class EigenResult(Result):
         ax = get_axes(ax)
         if self.vector.ndim == 1:
             ax.stem(np.arange(self.vector.size), self.vector)
+            ax.xaxis.get_major_locator().set_params(integer=True)
             ax.set_xlabel("component i")
             ax.set_ylabel("eigenvector vᵢ")
             ax.set_title(f"λ = {self.value:.6g} (residual {self.residual:.2g}, {self.n_iter} matvecs)")
@@ -89,6 +90,7 @@ class EigenResult(Result):
         bad = ~np.asarray(self.converged)
         if bad.any():
             ax.plot(m[bad], self.value[bad], "rx", ms=10, label="not converged")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("matrix")
         ax.set_ylabel("top eigenvalue")
         ax.legend()

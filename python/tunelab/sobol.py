@@ -332,8 +332,8 @@ class SobolResult(Result):
         return pd.DataFrame(cols, index=index)
 
     def plot(self, ax: Any = None, *, output: int | str | None = None) -> Any:
-        """Bar chart of S1 (solid) and ST (hatched) with their intervals, for every output (one
-        colour each) or only ``output`` (an index or a name)."""
+        """Bar chart of S1 and ST with their intervals, for every output (side by side, a colour
+        each) or only ``output`` (an index or a name)."""
         ax = get_axes(ax)
         shown = self._per_output()
         if output is not None:
@@ -344,12 +344,12 @@ class SobolResult(Result):
                 raise ValueError(f"output must be one of {list(self.outputs)!r} or an index below {len(self.outputs)}; got {output!r}")
             shown = [shown[idx]]
         x = np.arange(len(self.names))
-        w = 0.8 / (2 * len(shown))
+        w = 0.38 / len(shown)  # one output: S1 at x - 0.19, ST at x + 0.19
         for k, (name, (s1, c1, st, ct)) in enumerate(shown):
             tag = "" if name is None else f" ({name})"
-            left = x - 0.4 + (2 * k + 0.5) * w
-            ax.bar(left, s1, w, yerr=c1, capsize=3, color=f"C{k % 10}", label=f"S1{tag}")
-            ax.bar(left + w, st, w, yerr=ct, capsize=3, color=f"C{k % 10}", alpha=0.5, hatch="//", label=f"ST{tag}")
+            left = x - len(shown) * w + (2 * k + 0.5) * w
+            ax.bar(left, s1, w, yerr=c1, capsize=3, color=f"C{2 * k % 10}", label=f"first order S1{tag}")
+            ax.bar(left + w, st, w, yerr=ct, capsize=3, color=f"C{(2 * k + 1) % 10}", label=f"total ST{tag}")
         ax.set_xticks(x)
         ax.set_xticklabels(self.names, rotation=45 if len(self.names) > 8 else 0)
         ax.set_ylabel("Sobol' index")
