@@ -54,7 +54,7 @@ class StepInfo(Result):
         return ax
 
 
-def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> float | np.ndarray:
+def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> Any:
     """Effective learning rate under global-norm clipping, ``α_eff = α · min(1, c/‖g‖)``.
 
     Parameters

@@ -31,7 +31,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 NOISES = ("gaussian", "student_t")
 
 
-def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> float | np.ndarray:
+def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> Any:
     """Stationary expected loss of constant-rate SGD on a noisy diagonal quadratic.
 
     ``E[L] = (η s² / 2B) · Σᵢ 1 / (2 − η hᵢ)``

@@ -83,7 +83,7 @@ class PowerLawFit(Result):
     ci_percentile: tuple[float, float]
     n_boot: int
 
-    def __call__(self, x: Any) -> float | np.ndarray:
+    def __call__(self, x: Any) -> Any:
         """The fitted law ``prefactor * x ** exponent``: a float for a scalar ``x``, else ``x``'s shape."""
         xa = as_array(x, "x", finite=False, allow_empty=True)
         return scalar_or_array(self.prefactor * xa**self.exponent)

@@ -20,7 +20,7 @@ from .rank import spearman_matrix
 __all__ = ["TransferStudy", "transfer_study", "arcsine_spearman"]
 
 
-def arcsine_spearman(rho: Any) -> float | np.ndarray:
+def arcsine_spearman(rho: Any) -> Any:
     """Spearman's rho of a bivariate normal with Pearson correlation ``rho``:
     ``(6 / pi) * arcsin(rho / 2)`` (Pearson 1907; Kruskal 1958).
 
