@@ -6,8 +6,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import signal
+import sys
 import threading
 import time
+import warnings
 from functools import partial
 
 import numpy as np
@@ -80,6 +82,29 @@ def test_progress_bar_counts_every_replica(capsys):
     run_chunks(partial(normal_rows, key=1, width=2), 1000, lambda f, c, r: m.add(r), grain=64, progress=True, desc="rows")
     err = capsys.readouterr().err
     assert "1.00k/1.00k" in err or "1000/1000" in err
+
+
+def test_progress_without_tqdm_warns_once_and_updates_one_line(monkeypatch, capsys):
+    import tunelab._chunks as chunks
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # importing tqdm now raises ModuleNotFoundError
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    monkeypatch.setattr(chunks, "_TQDM_MISSING_WARNED", False)
+    m = Moments(grain=64)
+
+    def run() -> None:
+        run_chunks(partial(normal_rows, key=1, width=2), 1000, lambda f, c, r: m.add(r), grain=64, chunk_size=64,
+                   progress=True, desc="rows")
+
+    with pytest.warns(UserWarning, match=r"pip install 'tunelab\[progress\]'"):
+        run()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("rows: 1000/1000 (100%)\n"), err[-200:]
+    assert err.count("\r") == 16  # one update per chunk of 64 (the last one of 40), in place
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once: not again
+        run()
+    assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_ctrl_c_interrupts_within_a_second():

@@ -464,3 +464,56 @@ def test_refusals():
         tunelab.sobol_g(np.zeros(3), [1.0, 1.0, 1.0])
     with pytest.raises(TypeError, match="problem"):
         tunelab.saltelli_sample([1, 2], 8)
+
+
+# ------------------------------------------------------------------------------------------
+# Several outputs: names, repr, frame; the model rows rqmc evaluates
+
+
+def _two(X):
+    return np.stack([tunelab.sobol_g(X, np.array([0.0, 1.0, 9.0])), X[:, 0] + 2.0 * X[:, 1] ** 2], axis=1)
+
+
+def test_output_names_from_the_problem_label_repr_and_frame():
+    spec = {"names": ["a", "b", "c"], "bounds": [[0.0, 1.0]] * 3, "outputs": ["g", "quad"]}  # SALib ProblemSpec keys
+    res = tunelab.sobol_analyze(_two, spec, 64, n_boot=20, rng=0)
+    assert res.outputs == ("g", "quad")
+    assert tunelab.Problem.from_dict(spec).to_dict()["outputs"] == ["g", "quad"]
+    text = repr(res)
+    for o, row in (("g", 0), ("quad", 1)):
+        block = text.split(f"output {o!r}:")[1]
+        assert f"{res.S1[row, 0]:9.4g}" in block.splitlines()[2]  # the table of that output, factor a
+    frame = res.to_frame()
+    assert frame.index.names == ["output", "factor"]
+    assert frame.loc[("quad", "b"), "ST"] == res.ST[1, 1]
+    assert tunelab.sobol_analyze(_two, {k: spec[k] for k in ("names", "bounds")}, 64, n_boot=0).outputs == ("y0", "y1")
+    assert tunelab.sobol_analyze(lambda X: _two(X)[:, 0], spec, 64, n_boot=0).outputs is None  # one 1-d output
+
+
+def test_output_names_are_checked():
+    with pytest.raises(ValueError, match="outputs"):
+        tunelab.Problem(["a"], [[0.0, 1.0]], outputs=["y", "y"])
+    with pytest.raises(TypeError, match="outputs"):
+        tunelab.Problem(["a"], [[0.0, 1.0]], outputs="y")
+    prob = tunelab.Problem(["a", "b", "c"], [[0.0, 1.0]] * 3, outputs=["only"])
+    with pytest.raises(ValueError, match="2 output columns.*1 outputs"):
+        tunelab.sobol_analyze(_two, prob, 16, n_boot=0)
+
+
+@pytest.mark.parametrize(("kw", "replicates"), [({}, 1), ({"conf_method": "rqmc"}, 8),
+                                                 ({"conf_method": "rqmc", "replicates": 3}, 3)])
+@pytest.mark.parametrize("second_order", [False, True])
+def test_n_model_rows_counts_the_evaluations(kw, replicates, second_order):
+    calls = []
+
+    def model(X):
+        calls.append(X.shape[0])
+        return _two(X)
+
+    prob = tunelab.Problem(["a", "b", "c"], [[0.0, 1.0]] * 3)
+    res = tunelab.sobol_analyze(model, prob, 32, second_order=second_order, n_boot=0, rng=1, batch_rows=100, **kw)
+    per_design = 32 * (2 * 3 + 2 if second_order else 3 + 2)
+    assert res.replicates == replicates
+    assert res.n_model_rows == sum(calls) == replicates * per_design
+    if replicates > 1:
+        assert f"n_model_rows={replicates * per_design} = {replicates} replicates x {per_design}" in repr(res)

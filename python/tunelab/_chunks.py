@@ -12,7 +12,8 @@ answer does not depend on where or with how many threads it ran). The driver
   ``dask.distributed.Client.get_executor()``, or any map-like callable ``map(fn, iterable)``);
   executor workers run each chunk with ``num_threads=1`` unless told otherwise;
 * passes the partial results, in replica order, to ``consume(first, count, partial)``;
-* shows a tqdm bar when ``progress=True`` and tqdm is installed.
+* shows a tqdm bar when ``progress=True`` (without tqdm: one warning, then a single line
+  updated in place on stderr).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import concurrent.futures as cf
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,20 +50,31 @@ def check_executor(executor: Any) -> Any:
     )
 
 
+_TQDM_MISSING_WARNED = False
+
+
 class _Progress:
+    """A tqdm bar, or without tqdm one line on stderr updated in place (after one warning)."""
+
     def __init__(self, enabled: bool, total: int, desc: str | None) -> None:
         self.bar = None
+        self.plain = False
         if enabled:
             try:
                 from tqdm.auto import tqdm
-            except ModuleNotFoundError:  # progress is a convenience: fall back to plain lines
-                self.bar = None
+            except ModuleNotFoundError:  # progress is a convenience: fall back to one plain line
+                global _TQDM_MISSING_WARNED
+                if not _TQDM_MISSING_WARNED:
+                    _TQDM_MISSING_WARNED = True
+                    warnings.warn(
+                        "progress=True shows a progress bar with tqdm, which is not installed "
+                        "(pip install 'tunelab[progress]'); showing one plain line instead",
+                        UserWarning,
+                        stacklevel=4,
+                    )
                 self.plain = True
             else:
                 self.bar = tqdm(total=total, desc=desc, unit="rep", unit_scale=True)
-                self.plain = False
-        else:
-            self.plain = False
         self.total = total
         self.done = 0
         self.desc = desc or "tunelab"
@@ -71,11 +84,14 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(n)
         elif self.plain:
-            print(f"{self.desc}: {self.done}/{self.total}", file=sys.stderr, flush=True)
+            pct = 100.0 * self.done / self.total if self.total else 100.0
+            print(f"\r{self.desc}: {self.done}/{self.total} ({pct:.0f}%)", end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+        elif self.plain:
+            print(file=sys.stderr, flush=True)
 
 
 def _bounds(total: int, chunk: int) -> Iterator[tuple[int, int]]:

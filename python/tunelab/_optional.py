@@ -10,7 +10,7 @@ __all__ = ["optional_module"]
 _EXTRA = {
     "matplotlib": "report",
     "matplotlib.pyplot": "report",
-    "pandas": "report",
+    "pandas": "pandas",
     "tqdm": "progress",
     "tqdm.auto": "progress",
     "distributed": "dask",

@@ -15,6 +15,8 @@ __all__ = [
     "check_choice",
     "check_callable",
     "check_alloc",
+    "broadcast_shape",
+    "scalar_or_array",
 ]
 
 #: Larger outputs are refused outright (NumPy's own errors for them do not name the argument);
@@ -33,6 +35,8 @@ def as_array(
 ) -> np.ndarray:
     """Convert ``x`` to a C-contiguous array of ``dtype``, refusing what the kernels cannot take.
 
+    A 0-d input stays 0-d (``np.ascontiguousarray`` would make it ``(1,)``), so a function that
+    broadcasts its inputs can give NumPy's convention back with :func:`scalar_or_array`.
     Raises ``TypeError`` for objects that are not numeric arrays and ``ValueError`` for the
     wrong number of dimensions, empty arrays or non-finite values (when ``finite``).
     """
@@ -51,10 +55,25 @@ def as_array(
             raise ValueError(f"{name} must be {want}; got shape {arr.shape}")
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    arr = np.asarray(arr, dtype=dtype, order="C")
     if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
     return arr
+
+
+def broadcast_shape(**arrays: np.ndarray | None) -> tuple[int, ...]:
+    """The broadcast shape of the named arrays (``None``: absent), or a ``ValueError`` naming them."""
+    given = {k: v for k, v in arrays.items() if v is not None}
+    try:
+        return np.broadcast_shapes(*(v.shape for v in given.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {v.shape}" for k, v in given.items())
+        raise ValueError(f"{', '.join(given)} must broadcast together; got shapes {shapes}") from None
+
+
+def scalar_or_array(out: Any) -> Any:
+    """NumPy's convention for results: a Python float for a 0-d result, else the array itself."""
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:

@@ -20,7 +20,7 @@ import numpy as np
 from . import _core
 from ._chunks import run_chunks
 from ._random import RNGLike, kernel_key
-from ._results import Result
+from ._results import Result, get_axes
 from ._stats import Moments
 from ._threads import resolve_num_threads
 from ._validation import as_array, check_alloc, check_callable, check_choice, check_int, check_real
@@ -60,6 +60,9 @@ class EigenResult(Result):
         Whether the stopping test was met within ``max_iter``.
     residual : float or ndarray (m,)
         ``‖A v − value·v‖`` (for a symmetric ``A`` an eigenvalue lies within it of ``value``).
+
+    ``to_frame()`` has one row per matrix (one row for a single one), with the columns
+    ``value, residual, n_iter, converged``; the eigenvectors stay in ``vector``.
     """
 
     value: Any
@@ -67,6 +70,31 @@ class EigenResult(Result):
     n_iter: Any
     converged: Any
     residual: Any
+
+    def _frame_columns(self) -> dict[str, Any]:
+        return {k: np.atleast_1d(getattr(self, k)) for k in ("value", "residual", "n_iter", "converged")}
+
+    def plot(self, ax: Any = None) -> Any:
+        """A single matrix: the eigenvector's components; a stack: the eigenvalue of each matrix
+        with its residual as an error bar (unconverged ones marked)."""
+        ax = get_axes(ax)
+        if self.vector.ndim == 1:
+            ax.stem(np.arange(self.vector.size), self.vector)
+            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.set_xlabel("component i")
+            ax.set_ylabel("eigenvector vᵢ")
+            ax.set_title(f"λ = {self.value:.6g} (residual {self.residual:.2g}, {self.n_iter} matvecs)")
+            return ax
+        m = np.arange(self.value.size)
+        ax.errorbar(m, self.value, yerr=self.residual, fmt="o", capsize=3, label="eigenvalue ± residual")
+        bad = ~np.asarray(self.converged)
+        if bad.any():
+            ax.plot(m[bad], self.value[bad], "rx", ms=10, label="not converged")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("matrix")
+        ax.set_ylabel("top eigenvalue")
+        ax.legend()
+        return ax
 
 
 @dataclass(frozen=True, repr=False)
@@ -84,12 +112,25 @@ class HutchinsonResult(Result):
     variance : float
         Sample variance of one probe (for Rademacher probes its expectation is
         ``2(‖A‖_F² − Σᵢ A_ii²)``).
+
+    ``to_frame()`` is one row with these four columns.
     """
 
     estimate: float
     stderr: float
     n_samples: int
     variance: float
+
+    def plot(self, ax: Any = None) -> Any:
+        """The estimate with its 95% normal interval (± 1.96 SE)."""
+        ax = get_axes(ax)
+        ax.errorbar([0], [self.estimate], yerr=[1.96 * self.stderr], fmt="o", capsize=6,
+                    label=f"{self.estimate:.6g} ± {1.96 * self.stderr:.2g} (95%)")  # fmt: skip
+        ax.set_xticks([0], [f"{self.n_samples} probes"])
+        ax.set_ylabel("trace estimate")
+        ax.set_title("Hutchinson trace estimate")
+        ax.legend()
+        return ax
 
 
 # ---------------------------------------------------------------------------------------------

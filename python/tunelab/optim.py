@@ -17,7 +17,7 @@ import numpy as np
 from . import _core
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
-from ._validation import as_array
+from ._validation import as_array, broadcast_shape, scalar_or_array
 
 __all__ = ["SGD", "Adam", "AdamW", "StepInfo", "effective_lr"]
 
@@ -54,7 +54,7 @@ class StepInfo(Result):
         return ax
 
 
-def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> np.ndarray:
+def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> Any:
     """Effective learning rate under global-norm clipping, ``α_eff = α · min(1, c/‖g‖)``.
 
     Parameters
@@ -68,8 +68,9 @@ def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> np.ndarray:
 
     Returns
     -------
-    ndarray
-        ``α · min(1, c / (‖g‖ + 1e-6))``, broadcast over the inputs. The ``1e-6`` is the guard
+    float or ndarray
+        ``α · min(1, c / (‖g‖ + 1e-6))``: a float when all inputs are scalars, else an array of
+        the inputs' broadcast shape (NumPy's convention). The ``1e-6`` is the guard
         ``torch.nn.utils.clip_grad_norm_`` adds, so this is exactly the rate PyTorch (and
         ``tunelab.optim``) apply; it differs from ``α · min(1, c/‖g‖)`` only for ``‖g‖``
         within about ``1e-6`` of ``c``.
@@ -87,21 +88,15 @@ def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> np.ndarray:
     if np.any(np.isnan(n)) or np.any(n < 0):
         raise ValueError("grad_norm must be >= 0 (no NaN)")
     c = None if max_grad_norm is None else as_array(max_grad_norm, "max_grad_norm", finite=False, allow_empty=True)
-    try:
-        shape = np.broadcast_shapes(a.shape, n.shape, () if c is None else c.shape)
-    except ValueError:
-        raise ValueError(
-            f"lr, max_grad_norm and grad_norm must broadcast together; got shapes {a.shape}, "
-            f"{None if c is None else c.shape} and {n.shape}"
-        ) from None
+    shape = broadcast_shape(lr=a, max_grad_norm=c, grad_norm=n)
     if c is None:
-        return np.broadcast_to(a, shape).copy()
+        return scalar_or_array(np.broadcast_to(a, shape).copy())
     if np.any(np.isnan(c)) or np.any(c <= 0):
         raise ValueError("max_grad_norm must be > 0 (inf: no clipping)")
     with np.errstate(invalid="ignore", over="ignore"):
         coef = np.minimum(1.0, c / (n + CLIP_EPS))
     coef = np.where(np.isinf(c), 1.0, coef)
-    return a * coef
+    return scalar_or_array(a * coef)
 
 
 def _check_params(params: Any) -> np.ndarray:

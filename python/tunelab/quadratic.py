@@ -21,7 +21,7 @@ from ._chunks import run_chunks
 from ._random import RNGLike, as_generator, kernel_key
 from ._results import Result, get_axes
 from ._stats import Moments
-from ._validation import as_array, check_alloc, check_choice, check_int, check_real
+from ._validation import as_array, broadcast_shape, check_alloc, check_choice, check_int, check_real, scalar_or_array
 from .optim import per_replica
 
 __all__ = ["simulate_quadratic", "steady_state_loss", "QuadraticResult", "accumulation_study", "AccumulationStudyResult"]
@@ -50,7 +50,8 @@ def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> Any:
     Returns
     -------
     float or ndarray
-        ``E[L]``; ``inf`` where ``η hᵢ >= 2`` for some ``i`` (no stationary law: SGD diverges).
+        ``E[L]``: a float when ``lr``, ``batch_size`` and ``noise_var`` are scalars, else an
+        array of their broadcast shape (NumPy's convention); ``inf`` where ``η hᵢ >= 2`` for some ``i`` (no stationary law: SGD diverges).
 
     Notes
     -----
@@ -72,12 +73,13 @@ def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> Any:
         raise ValueError("batch_size must be >= 1")
     if not np.all(np.isfinite(s2)) or np.any(s2 < 0):
         raise ValueError("noise_var must be finite and >= 0")
+    broadcast_shape(lr=eta, batch_size=B, noise_var=s2)
     e = eta[..., None]
     with np.errstate(over="ignore"):  # overflow only where the answer is inf (unstable) or 0
         stable = np.all(e * hv < 2.0, axis=-1)
         terms = np.where(e * hv < 2.0, 1.0 / np.maximum(2.0 - e * hv, 1e-300), 0.0).sum(axis=-1)
         out = np.where(stable, eta * s2 / (2.0 * B) * terms, np.inf)
-    return float(out) if out.ndim == 0 else out
+    return scalar_or_array(out)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -18,7 +18,7 @@ from ._chunks import _Progress, check_executor
 from ._random import RNGLike, as_generator, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
-from ._validation import as_array, check_callable, check_choice, check_int, check_real
+from ._validation import as_array, check_callable, check_choice, check_int, check_real, scalar_or_array
 
 __all__ = [
     "PowerLawFit",
@@ -83,9 +83,10 @@ class PowerLawFit(Result):
     ci_percentile: tuple[float, float]
     n_boot: int
 
-    def __call__(self, x: Any) -> np.ndarray:
-        """The fitted law ``prefactor * x ** exponent``."""
-        return self.prefactor * np.asarray(x, dtype=np.float64) ** self.exponent
+    def __call__(self, x: Any) -> Any:
+        """The fitted law ``prefactor * x ** exponent``: a float for a scalar ``x``, else ``x``'s shape."""
+        xa = as_array(x, "x", finite=False, allow_empty=True)
+        return scalar_or_array(self.prefactor * xa**self.exponent)
 
     def plot(self, ax: Any = None) -> Any:
         """Data and fitted line on log-log axes (the exponent and its interval in the legend)."""
@@ -409,6 +410,8 @@ class BatchScalingStudy(Result):
     fit: PowerLawFit
 
     def _frame_columns(self) -> dict[str, Any]:
+        """One row per ``N``: ``dataset_size, B_opt, log_B_opt_stderr``, the 95% band
+        ``B_opt_lo, B_opt_hi`` (``B_opt · exp(∓1.96 SE)``), the fitted ``B_fit = k N^δ`` and ``at_edge``."""
         return {
             "dataset_size": self.dataset_sizes,
             "B_opt": self.B_opt,
@@ -669,10 +672,13 @@ class NoiseScale(Result):
     critical_batch_size: float
     method: str
 
-    def steps_and_examples(self, batch_size: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``(S / S_min, E / E_min) = (1 + B_crit / B, 1 + B / B_crit)`` at the given batch sizes."""
-        b = np.asarray(batch_size, dtype=np.float64)
-        return 1.0 + self.critical_batch_size / b, 1.0 + b / self.critical_batch_size
+    def steps_and_examples(self, batch_size: Any) -> tuple[Any, Any]:
+        """``(S / S_min, E / E_min) = (1 + B_crit / B, 1 + B / B_crit)`` at the given batch sizes
+        (``> 0``): two floats for a scalar ``batch_size``, else two arrays of its shape."""
+        b = as_array(batch_size, "batch_size", allow_empty=True)
+        if np.any(b <= 0):
+            raise ValueError("batch_size must be > 0")
+        return scalar_or_array(1.0 + self.critical_batch_size / b), scalar_or_array(1.0 + b / self.critical_batch_size)
 
     def plot(self, ax: Any = None) -> Any:
         """The predicted steps-vs-examples trade-off curve, with ``B = B_crit`` marked."""

@@ -16,7 +16,7 @@ from typing import Any, Union
 import numpy as np
 
 from ._random import RNGLike, as_generator
-from ._results import Result, get_axes
+from ._results import Result, short_repr, get_axes
 from ._validation import as_array, check_callable, check_int, check_real
 
 __all__ = ["Grid", "Uniform", "LogUniform", "grid_search", "random_search", "SearchResult", "clipping_study",
@@ -132,9 +132,11 @@ class SearchResult(Result):
 
     def __repr__(self) -> str:
         kind = f"grid {self.shape}" if self.shape else f"random n={self.scores.size}"
-        return f"SearchResult({kind}, best={self.best}, best_score={self.best_score:.6g})"
+        return f"SearchResult({kind}, best={short_repr(self.best)}, best_score={self.best_score:.6g})"
 
     def _frame_columns(self) -> dict[str, Any]:
+        """One row per configuration: one column per dimension (named as in ``space``), ``score``,
+        then the ``extras``."""
         return {**self.params, "score": self.scores, **self.extras}
 
     def plot(self, ax: Any = None) -> Any:

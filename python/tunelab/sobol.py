@@ -68,17 +68,21 @@ class Problem(Result):
     groups : sequence of str or mapping, optional
         SALib's form, a group name per input (length D), or a mapping ``{group: [input names]}``
         that assigns every input to exactly one group. Indices are then computed per group.
+    outputs : sequence of str, optional
+        Names of the model's outputs (the columns of ``Y``), as in SALib's ``ProblemSpec``;
+        results of a multi-output model are labelled with them (default ``y0, y1, ...``).
 
     Notes
     -----
     ``Problem.from_dict`` and ``to_dict`` convert from and to SALib's problem dictionaries
-    (``num_vars``, ``names``, ``bounds``, optional ``groups``); every function of this module
+    (``num_vars``, ``names``, ``bounds``, optional ``groups`` and ``outputs``); every function of this module
     takes either form.
     """
 
     names: Sequence[str]  # stored as a tuple
     bounds: Any  # stored as a read-only float64 array (D, 2)
     groups: Any = None  # stored as a tuple of group names (one per input) or None
+    outputs: Any = None  # stored as a tuple of output names or None
 
     def __post_init__(self) -> None:
         names = self.names
@@ -108,6 +112,7 @@ class Problem(Result):
             )
         bounds.setflags(write=False)
         groups = _normalise_groups(self.groups, names)
+        object.__setattr__(self, "outputs", _output_names(self.outputs))
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "bounds", bounds)
         object.__setattr__(self, "groups", groups)
@@ -154,20 +159,35 @@ class Problem(Result):
                 raise TypeError(f"num_vars must be an int; got {type(nv).__name__}")
             if not isinstance(names, str) and isinstance(names, Sequence) and nv != len(names):
                 raise ValueError(f"num_vars ({nv}) must equal the number of names ({len(names)})")
-        return cls(names, problem["bounds"], problem.get("groups"))
+        return cls(names, problem["bounds"], problem.get("groups"), problem.get("outputs"))
 
     def to_dict(self) -> dict[str, Any]:
         """SALib's problem dictionary."""
         out: dict[str, Any] = {"num_vars": self.num_vars, "names": list(self.names), "bounds": self.bounds.tolist()}
         if self.groups is not None:
             out["groups"] = list(self.groups)
+        if self.outputs is not None:
+            out["outputs"] = list(self.outputs)
         return out
 
     def _frame_columns(self) -> dict[str, Any]:
+        """One row per input: ``name, low, high`` (and ``group`` when grouped)."""
         cols: dict[str, Any] = {"name": list(self.names), "low": self.bounds[:, 0], "high": self.bounds[:, 1]}
         if self.groups is not None:
             cols["group"] = list(self.groups)
         return cols
+
+    def plot(self, ax: Any = None) -> Any:
+        """Each input's range ``[low, high]`` as a horizontal bar (coloured by group when grouped)."""
+        ax = get_axes(ax)
+        y = np.arange(self.num_vars)
+        colour = [f"C{g % 10}" for g in self.group_ids()] if self.groups else "C0"
+        ax.barh(y, self.bounds[:, 1] - self.bounds[:, 0], left=self.bounds[:, 0], color=colour)
+        ax.set_yticks(y, list(self.names))
+        ax.invert_yaxis()
+        ax.set_xlabel("range of the input (uniform)")
+        ax.set_title(f"{self.num_vars} inputs" + (f" in {self.num_groups} groups" if self.groups else ""))
+        return ax
 
 
 def _normalise_groups(groups: Any, names: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -196,6 +216,17 @@ def _normalise_groups(groups: Any, names: tuple[str, ...]) -> tuple[str, ...] | 
         out = tuple(str(g) for g in groups)
     if out == names:
         return None
+    return out
+
+
+def _output_names(outputs: Any) -> tuple[str, ...] | None:
+    if outputs is None:
+        return None
+    if isinstance(outputs, str) or not isinstance(outputs, Sequence):
+        raise TypeError(f"outputs must be a sequence of str; got {type(outputs).__name__}")
+    out = tuple(outputs)
+    if not out or not all(isinstance(o, str) for o in out) or len(set(out)) != len(out):
+        raise ValueError(f"outputs must be distinct strings, at least one; got {list(out)!r}")
     return out
 
 
@@ -236,6 +267,14 @@ class SobolResult(Result):
         Base blocks analysed (over all replicates).
     n_omitted : int
         Base blocks dropped because of NaN outputs (``nan_policy="omit"``).
+    outputs : tuple of str or None
+        Names of the ``k`` outputs (``Problem.outputs``, default ``y0, y1, ...``); None for a
+        single output given as ``Y`` of shape ``(rows,)``.
+    replicates : int
+        Independently scrambled designs (``conf_method="rqmc"``; 1 otherwise).
+    n_model_rows : int
+        Model evaluations (rows of ``Y``, over all replicates) behind the indices: with
+        ``replicates=r`` it is ``r`` times the rows of one design of ``n`` base rows.
     """
 
     names: tuple[str, ...]
@@ -249,46 +288,73 @@ class SobolResult(Result):
     conf_level: float = 0.95
     n: int = 0
     n_omitted: int = 0
+    outputs: tuple[str, ...] | None = None
+    replicates: int = 1
+    n_model_rows: int = 0
+
+    def _per_output(self) -> list[tuple[str | None, tuple[np.ndarray, ...]]]:
+        """(name, (S1, S1_conf, ST, ST_conf)) of every output; name None for a single 1-d output."""
+        fields = (self.S1, self.S1_conf, self.ST, self.ST_conf)
+        if self.outputs is None:
+            return [(None, fields)]
+        return [(name, tuple(f[i] for f in fields)) for i, name in enumerate(self.outputs)]
 
     def __repr__(self) -> str:
-        if self.S1.ndim != 1 or len(self.names) > 20:
+        if len(self.names) > 20:
             return super().__repr__()
-        width = max(len(nm) for nm in self.names)
+        width = max(len("factor"), *(len(nm) for nm in self.names))
+        rows = f"n_model_rows={self.n_model_rows}"
+        if self.replicates > 1:
+            rows += f" = {self.replicates} replicates x {self.n_model_rows // self.replicates}"
         lines = [
             f"SobolResult(conf_method={self.conf_method!r}, conf_level={self.conf_level:g}, n={self.n}, "
-            f"n_omitted={self.n_omitted}, second_order={self.S2 is not None})",
-            f"  {'factor':<{width}}  {'S1':>9} {'±':>9}  {'ST':>9} {'±':>9}",
+            f"n_omitted={self.n_omitted}, {rows}, second_order={self.S2 is not None})"
         ]
-        for j, nm in enumerate(self.names):
-            lines.append(
-                f"  {nm:<{width}}  {self.S1[j]:9.4g} {self.S1_conf[j]:9.2g}  {self.ST[j]:9.4g} {self.ST_conf[j]:9.2g}"
-            )
+        for name, (s1, c1, st, ct) in self._per_output():
+            if name is not None:
+                lines.append(f"  output {name!r}:")
+            lines.append(f"  {'factor':<{width}}  {'S1':>9} {'±':>9}  {'ST':>9} {'±':>9}")
+            for j, nm in enumerate(self.names):
+                lines.append(f"  {nm:<{width}}  {s1[j]:9.4g} {c1[j]:9.2g}  {st[j]:9.4g} {ct[j]:9.2g}")
         return "\n".join(lines)
 
     def to_frame(self) -> Any:
-        """First and total order as a ``pandas.DataFrame`` (index: factor, or (output, factor))."""
+        """First and total order as a ``pandas.DataFrame``: columns ``S1, S1_conf, ST, ST_conf``;
+        index: factor, or (output, factor) with the output names."""
         from ._optional import optional_module
 
         pd = optional_module("pandas", "SobolResult.to_frame()")
         cols = {k: np.asarray(getattr(self, k)).ravel() for k in ("S1", "S1_conf", "ST", "ST_conf")}
-        if self.S1.ndim == 1:
+        if self.outputs is None:
             index = pd.Index(list(self.names), name="factor")
         else:
-            index = pd.MultiIndex.from_product([range(self.S1.shape[0]), list(self.names)], names=["output", "factor"])
+            index = pd.MultiIndex.from_product([list(self.outputs), list(self.names)], names=["output", "factor"])
         return pd.DataFrame(cols, index=index)
 
-    def plot(self, ax: Any = None, *, output: int = 0) -> Any:
-        """Bar chart of S1 and ST with their intervals (one output of a multi-output result)."""
+    def plot(self, ax: Any = None, *, output: int | str | None = None) -> Any:
+        """Bar chart of S1 and ST with their intervals, for every output (side by side, a colour
+        each) or only ``output`` (an index or a name)."""
         ax = get_axes(ax)
-        sel = (lambda a: a) if self.S1.ndim == 1 else (lambda a: a[output])
+        shown = self._per_output()
+        if output is not None:
+            if self.outputs is None:
+                raise ValueError("output: this result has a single output")
+            idx = self.outputs.index(output) if isinstance(output, str) and output in self.outputs else output
+            if not isinstance(idx, int) or isinstance(idx, bool) or not 0 <= idx < len(self.outputs):
+                raise ValueError(f"output must be one of {list(self.outputs)!r} or an index below {len(self.outputs)}; got {output!r}")
+            shown = [shown[idx]]
         x = np.arange(len(self.names))
-        w = 0.38
-        ax.bar(x - w / 2, sel(self.S1), w, yerr=sel(self.S1_conf), capsize=3, label="first order S1")
-        ax.bar(x + w / 2, sel(self.ST), w, yerr=sel(self.ST_conf), capsize=3, label="total ST")
+        w = 0.38 / len(shown)  # one output: S1 at x - 0.19, ST at x + 0.19
+        for k, (name, (s1, c1, st, ct)) in enumerate(shown):
+            tag = "" if name is None else f" ({name})"
+            left = x - len(shown) * w + (2 * k + 0.5) * w
+            ax.bar(left, s1, w, yerr=c1, capsize=3, color=f"C{2 * k % 10}", label=f"first order S1{tag}")
+            ax.bar(left + w, st, w, yerr=ct, capsize=3, color=f"C{(2 * k + 1) % 10}", label=f"total ST{tag}")
         ax.set_xticks(x)
         ax.set_xticklabels(self.names, rotation=45 if len(self.names) > 8 else 0)
         ax.set_ylabel("Sobol' index")
-        ax.set_title(f"Sobol' indices ({self.conf_method}, {self.conf_level:.0%} intervals)")
+        reps = f", {self.replicates} replicates" if self.replicates > 1 else ""
+        ax.set_title(f"Sobol' indices ({self.conf_method}{reps}, {self.conf_level:.0%} intervals)")
         ax.legend()
         return ax
 
@@ -544,9 +610,15 @@ def _indices(
         s1, st, c1, ct = s1[0], st[0], c1[0], ct[0]
         if s2 is not None and c2 is not None:
             s2, c2 = s2[0], c2[0]
+    outputs = None
+    if not squeeze:
+        outputs = prob.outputs or tuple(f"y{i}" for i in range(k))
+        if len(outputs) != k:
+            raise ValueError(f"Y has {k} output columns but problem names {len(outputs)} outputs: {list(outputs)!r}")
     return SobolResult(
         names=prob.group_names, S1=s1, S1_conf=c1, ST=st, ST_conf=ct, S2=s2, S2_conf=c2, conf_method=conf_method,
-        conf_level=conf_level, n=int(keep.sum()), n_omitted=n_omitted,
+        conf_level=conf_level, n=int(keep.sum()), n_omitted=n_omitted, outputs=outputs, replicates=replicates,
+        n_model_rows=arr.shape[0],
     )
 
 
@@ -690,7 +762,10 @@ def sobol_analyze(
     second_order, sampling, conf_method, n_boot, conf_level, nan_policy
         As in ``saltelli_sample`` and ``sobol_indices``.
     replicates : int, optional
-        Independent designs; default 8 for ``conf_method="rqmc"``, else 1.
+        Independent designs; default 8 for ``conf_method="rqmc"``, else 1. Each design has
+        ``n`` base rows, so ``conf_method="rqmc"`` evaluates the model ``replicates`` times as
+        often (by default 8x) as one design of ``n``: ``SobolResult.n_model_rows`` says how many
+        rows were evaluated. Lower ``n`` (or ``replicates``) to keep the budget.
     batch_rows : int
         Design rows per model call (rounded to whole base blocks). Memory is bounded by the
         chunk: the full design is never held, only the outputs.

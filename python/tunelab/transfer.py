@@ -14,19 +14,30 @@ from . import _core
 from ._chunks import run_chunks
 from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
-from ._validation import as_array, check_alloc, check_int, check_real
+from ._validation import as_array, check_alloc, check_int, check_real, scalar_or_array
 from .rank import spearman_matrix
 
 __all__ = ["TransferStudy", "transfer_study", "arcsine_spearman"]
 
 
-def arcsine_spearman(rho: Any) -> np.ndarray:
+def arcsine_spearman(rho: Any) -> Any:
     """Spearman's rho of a bivariate normal with Pearson correlation ``rho``:
-    ``(6 / pi) * arcsin(rho / 2)`` (Pearson 1907; Kruskal 1958). ``rho``: finite, in [-1, 1]."""
+    ``(6 / pi) * arcsin(rho / 2)`` (Pearson 1907; Kruskal 1958).
+
+    Parameters
+    ----------
+    rho : float or array_like
+        Pearson correlations, finite, in [-1, 1].
+
+    Returns
+    -------
+    float or ndarray
+        A float when ``rho`` is a scalar, else an array of ``rho``'s shape (NumPy's convention).
+    """
     r = as_array(rho, "rho", allow_empty=True)
     if ((r < -1) | (r > 1)).any():
         raise ValueError("rho must lie in [-1, 1]")
-    return 6.0 / np.pi * np.arcsin(r / 2.0)
+    return scalar_or_array(6.0 / np.pi * np.arcsin(r / 2.0))
 
 
 @dataclass(frozen=True, repr=False)
@@ -76,6 +87,8 @@ class TransferStudy(Result):
     edge_fraction: np.ndarray
 
     def _frame_columns(self) -> dict[str, Any]:
+        """One row per pair of tasks ``task_t < task_u``: ``coupling_t, coupling_u``, the measured
+        ``spearman``, its ``theory``, ``latent_spearman``, ``stderr`` and ``z = (spearman − theory)/stderr``."""
         t, u = np.triu_indices(self.coupling.size, k=1)
         meas = self.spearman[t, u]
         return {
