@@ -14,14 +14,9 @@ TITLE = "Batch-size scaling law: B_opt ∝ N^δ"
 SECONDS = (5, 2)
 
 
-def _scalar(x) -> float:
-    """A scalar result as a float, whether the library returns a 0-d array, a (1,) array or a float."""
-    return float(np.asarray(x, dtype=float).reshape(-1)[0])
-
-
 def _exact_bopt(obj, n: float, lo: float, hi: float) -> float:
     """The minimiser over B of the objective's exact expected score at N = n (closed form)."""
-    r = optimize.minimize_scalar(lambda lb: _scalar(obj.expected_loss(n, math.exp(lb))), bounds=(math.log(lo),
+    r = optimize.minimize_scalar(lambda lb: obj.expected_loss(n, math.exp(lb)), bounds=(math.log(lo),
                                  math.log(hi)), method="bounded", options={"xatol": 1e-6})  # fmt: skip
     return math.exp(r.x)
 
@@ -147,7 +142,7 @@ def run(page, quick: bool) -> None:
 
     small, big = sq(4), sq(256)
     ns = tunelab.gradient_noise_scale(grad_sq_small=small, grad_sq_big=big, batch_small=4, batch_big=256)
-    b_hat = _scalar(ns.B_simple)
+    b_hat = float(ns.B_simple)
     b_chk, se = _two_batch_se(small, big, 4.0, 256.0)
     page.text(
         "Gradient noise scale at the starting point. With per-example gradient covariance s²H the simple noise "
