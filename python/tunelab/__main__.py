@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} seconds" if seconds < 90 else f"{seconds / 60:.0f} minutes"
+
+
 def _report_parser(prog: str) -> argparse.ArgumentParser:
     from .report import sections
 
@@ -26,7 +30,7 @@ def _report_parser(prog: str) -> argparse.ArgumentParser:
         ),
         epilog=(
             f"sections (--only NAME):\n{listing}\n\n"
-            f"A full run takes about {full / 60:.0f} minutes on 2 cores, --quick about {quick:g} seconds."
+            f"A full run takes about {_duration(full)} on 2 cores, --quick about {_duration(quick)}."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

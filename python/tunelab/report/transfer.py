@@ -9,7 +9,7 @@ from .page import fmt_se
 
 ORDER = 90
 TITLE = "Transfer of tuned learning rates across tasks"
-SECONDS = (20, 2)
+SECONDS = (4, 1)
 
 
 def run(page, quick: bool) -> None:
