@@ -41,6 +41,7 @@ def run(page, quick: bool) -> None:
 
     kw = dict(seeds=4, steps=400) if quick else dict(seeds=8, steps=3000)
     res = weight_decay_study(rng=0, **kw)
+    page.step(f"trained {res.weight_decay.size} × {kw['seeds']} × 2 networks for {kw['steps']} steps, Lanczos at each")
     wd = res.weight_decay
     X, y = _data()
     lam0 = float(np.linalg.norm(X.T @ y) / len(y))  # λ_max of the data-loss Hessian at θ = 0
