@@ -475,7 +475,8 @@ SPECS: dict[str, Spec] = {
                               dict(h="array", lr="real", batch_size="real", noise_var="real"),
                               nonfinite={"result"}),  # inf where lr * h >= 2 (documented: no stationary law)
     "accumulation_study": Spec(tunelab.accumulation_study,
-                               dict(hs=[[1.0, 2.0]], lrs=(0.2,), splits=((2, 2),), noise_std=1.0, replicas=200, rng=0,
+                               # 2 replicas: random lrs/hs may ask for the longest transient (10^6 steps)
+                               dict(hs=[[1.0, 2.0]], lrs=(0.2,), splits=((2, 2),), noise_std=1.0, replicas=2, rng=0,
                                     num_threads=None, executor=None),
                                dict(hs="array", lrs="array", splits="array", noise_std="real", replicas="size", rng="rng",
                                     num_threads="threads", executor="executor")),
