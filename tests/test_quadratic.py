@@ -164,6 +164,19 @@ def test_divergent_replicas_are_isolated():
     assert res.n_survivors == 3 and np.all(np.isfinite(res.loss_sem))
 
 
+def test_negative_curvature_diverges_downwards():
+    """A negative curvature makes the loss unbounded below: |loss| > max_loss is divergence too
+    (the loss is -½|h|(1 + lr|h|)^(2t) noise-free: |h| = 3, lr = 1 gives 1.5·16^t > 1e6 first at
+    t = 5), and the survivors' statistics never see the huge negative values."""
+    h = np.array([[1.0, 1.0], [1.0, -3.0]])
+    res = tunelab.simulate_quadratic(h, lr=1.0, noise_std=0.0, steps=20, replicas=2, x0=1.0, rng=0, max_loss=1e6)
+    np.testing.assert_array_equal(res.diverged, [False, True])
+    np.testing.assert_array_equal(res.diverged_step, [-1, 5])
+    assert np.isfinite(res.loss_mean).all()
+    big = tunelab.simulate_quadratic([-74795.0], lr=0.1, steps=20, replicas=4, rng=0)  # found by the abuse pass
+    assert big.diverged.all() and np.isinf(big.final_loss).all()
+
+
 def test_all_diverged_gives_nan_curves_not_errors():
     res = tunelab.simulate_quadratic([1.0], lr=5.0, noise_std=0.0, steps=50, replicas=3, rng=0)
     assert res.diverged.all() and res.n_survivors == 0 and np.isnan(res.loss_mean).all()

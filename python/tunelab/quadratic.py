@@ -95,7 +95,7 @@ class QuadraticResult(Result):
     final_loss : ndarray, shape (R,)
         Loss of each replica after the last step (``inf`` if it diverged).
     diverged : ndarray of bool, shape (R,)
-        Replicas stopped because the loss became non-finite or exceeded ``max_loss``.
+        Replicas stopped because the loss became non-finite or exceeded ``max_loss`` in magnitude.
     diverged_step : ndarray of int, shape (R,)
         Step at which each replica diverged (-1: it did not).
     mean_effective_lr : ndarray, shape (R,)
@@ -237,7 +237,8 @@ def simulate_quadratic(
     (``A = accum_steps`` micro-batches of ``b = batch_size`` samples; ``z`` standard noise), then
     applies clipping and the update of :class:`tunelab.optim.SGD` / :class:`~tunelab.optim.Adam`
     / :class:`~tunelab.optim.AdamW` (PyTorch's rules, in float64). The loss after each update is
-    checked: a replica whose loss is non-finite or above ``max_loss`` is stopped and flagged in
+    checked: a replica whose loss is non-finite or above ``max_loss`` in magnitude (negative
+    curvatures make the loss unbounded below) is stopped and flagged in
     ``diverged``; it never enters the statistics (which are over the surviving replicas at every
     recorded step), so a search over large rates simply scores it ``inf``.
 
@@ -279,7 +280,7 @@ def simulate_quadratic(
         Record the loss every this many steps (default ``max(1, steps // 100)``). Memory is
         ``O(R + steps / record_every)``, independent of ``steps`` at a fixed number of records.
     max_loss : float, optional
-        Divergence bound (default ``1e8 · max(1, max_r L(x0_r))``).
+        Divergence bound on ``|loss|`` (default ``1e8 · max(1, max_r |L(x0_r)|)``).
     rng : None, int, SeedSequence or Generator
         Seed (SPEC 7); one key per call. Replica ``r`` uses Philox stream ``r``, so the result is
         bit-identical for any ``num_threads``, ``chunk_size`` or ``executor``.
@@ -344,7 +345,7 @@ def simulate_quadratic(
     if not np.all(np.isfinite(L0)):
         raise ValueError("x0 and h: the initial loss ½ Σ h x0² overflows float64")
     if max_loss is None:
-        max_loss = 1e8 * max(1.0, float(np.max(L0)))
+        max_loss = 1e8 * max(1.0, float(np.max(np.abs(L0))))
     else:
         max_loss = check_real("max_loss", max_loss, minimum=0.0, strict_min=True)
     spec = {

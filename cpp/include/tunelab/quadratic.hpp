@@ -6,7 +6,7 @@
 // One step of replica r (hyperparameters are per replica):
 //   g_i = h_i w_i + (sigma / sqrt(b)) * (1/A) * sum_{a<A} z_{a,i}     (A micro-batches of size b)
 //   then clipping and the optimizer update of optim.hpp; the loss after the update decides
-//   divergence (non-finite, or above max_loss): the replica stops there and is flagged.
+//   divergence (non-finite, or |loss| above max_loss): the replica stops there and is flagged.
 // Noise z: "gaussian" - one standard normal per coordinate per micro-batch. The mean of b
 //   per-sample N(0, sigma^2) noises is exactly N(0, sigma^2 / b) in law, so drawing one normal
 //   scaled by 1/sqrt(b) is exact, and A micro-batches of b average to N(0, sigma^2/(A b)):
@@ -173,7 +173,7 @@ inline void simulate(const Problem& pb, const Params& p, const Options& o, std::
       double b1t = 1.0, b2t = 1.0, lr_total = 0.0, lr_win = 0.0;
       std::int64_t updates = 0;
       std::int64_t div_step = -1;
-      bool bad = !(loss <= o.max_loss);
+      bool bad = !(std::abs(loss) <= o.max_loss);
       if (bad) div_step = 0;
       for (std::int64_t t = 1; t <= o.steps && !bad; ++t) {
         for (std::int64_t i = 0; i < d; ++i) g[i] = h[i] * w[i];
@@ -213,7 +213,7 @@ inline void simulate(const Problem& pb, const Params& p, const Options& o, std::
         acc = 0.0;
         for (std::int64_t i = 0; i < d; ++i) acc += h[i] * w[i] * w[i];
         loss = 0.5 * acc;
-        if (!(loss <= o.max_loss)) {  // also catches NaN
+        if (!(std::abs(loss) <= o.max_loss)) {  // also catches NaN; |loss|: negative h is unbounded below
           bad = true;
           div_step = t;
           break;

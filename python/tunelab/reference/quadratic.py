@@ -130,7 +130,7 @@ def simulate_quadratic(
     lrw = np.zeros((R, K))
     loss = 0.5 * np.sum(H * w * w, axis=1)
     rec[:, 0] = loss
-    alive = loss <= max_loss
+    alive = np.abs(loss) <= max_loss
     div_step = np.where(alive, -1, 0)
     b1t, b2t = np.ones(R), np.ones(R)
     lr_total, lr_win, updates = np.zeros(R), np.zeros(R), np.zeros(R, dtype=np.int64)
@@ -181,7 +181,7 @@ def simulate_quadratic(
         eff = lr[rows] * coef[:, 0]
         new_loss = 0.5 * np.sum(H[rows] * wn * wn, axis=1)
         with np.errstate(invalid="ignore"):
-            bad2 = ~bad & ~(new_loss <= max_loss)
+            bad2 = ~bad & ~(np.abs(new_loss) <= max_loss)
         ok = ~bad & ~bad2
         w[rows[ok]] = wn[ok]
         updates[rows[~bad]] += 1
