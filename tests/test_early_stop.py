@@ -291,9 +291,109 @@ def test_patience_follows_keras_semantics_noise_free(patience, min_delta, restor
     assert r.best_epoch == 8
 
 
+class KerasEarlyStopping:
+    """Plain-Python transcription of keras.callbacks.EarlyStopping (Keras 3,
+    keras/src/callbacks/early_stopping.py; baseline=None, start_from_epoch=0), driven by the
+    monitored values one epoch at a time (epoch is 0-based, as Keras passes it)."""
+
+    def __init__(self, patience, min_delta, mode, restore_best_weights):
+        self.patience = patience
+        self.min_delta = abs(min_delta)
+        self.monitor_op = (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
+        if mode == "min":
+            self.min_delta *= -1
+        self.restore_best_weights = restore_best_weights
+        self.wait, self.stopped_epoch, self.best, self.best_weights, self.best_epoch = 0, 0, None, None, 0
+        self.last_epoch = None
+
+    def _is_improvement(self, monitor_value, reference_value):
+        if reference_value is None:
+            return True
+        return self.monitor_op(monitor_value - self.min_delta, reference_value)
+
+    def on_epoch_end(self, epoch, current):
+        """Returns True when Keras sets model.stop_training."""
+        self.last_epoch = epoch
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = epoch, epoch  # "weights": the epoch they are from
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = epoch
+            self.wait = 0
+            return False
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def kept_epoch(self):
+        """on_train_end: the epoch whose weights the model ends with (0-based)."""
+        return self.best_weights if self.restore_best_weights else self.last_epoch
+
+
+def keras_run(val, patience, min_delta, mode, restore_best):
+    """(stop epoch or None, kept epoch), both 1-based."""
+    cb = KerasEarlyStopping(patience, min_delta, mode, restore_best)
+    for epoch, v in enumerate(val):
+        if cb.on_epoch_end(epoch, float(v)):
+            return epoch + 1, cb.kept_epoch() + 1
+    return None, cb.kept_epoch() + 1
+
+
+def test_patience_zero_is_keras_default():
+    """Issue 10 item 6: patience=0 (Keras' default) is accepted; it stops at the first epoch
+    that does not improve (wait is incremented before it is compared), as patience=1 does."""
+    r = tunelab.patience_stopping(KERAS_CURVE, patience=0, noise_std=0.0, n_rep=10)
+    assert r.stop_pmf[2] == 1.0 and r.restored_pmf[1] == 1.0 and r.patience == 0  # e3 (0.95) does not improve
+    assert keras_run(KERAS_CURVE, 0, 0.0, "min", True) == (3, 2)
+    kw = dict(noise_std=0.05, rho=0.3, n_rep=4000, rng=3)
+    zero, one = tunelab.patience_stopping(KERAS_CURVE, patience=0, **kw), tunelab.patience_stopping(KERAS_CURVE, patience=1, **kw)
+    np.testing.assert_array_equal(zero.stop_pmf, one.stop_pmf)
+    np.testing.assert_array_equal(zero.restored_pmf, one.restored_pmf)
+    t = tunelab.patience_tradeoff(KERAS_CURVE, patience=(0, 1, 2), **kw)
+    assert t.patience.tolist() == [0, 1, 2] and t.expected_epochs[0] == t.expected_epochs[1] == zero.expected_epochs
+    with pytest.raises(ValueError, match="patience"):
+        tunelab.patience_stopping(KERAS_CURVE, patience=-1, noise_std=0.0)
+    with pytest.raises(ValueError, match="patience"):
+        tunelab.patience_tradeoff(KERAS_CURVE, patience=(0, -1), noise_std=0.0)
+
+
+_curves = st.one_of(
+    finite_arrays(st.integers(1, 40), lo=-1.0, hi=1.0),
+    # plateaus and exact ties (improvement is strict)
+    st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), min_size=1, max_size=40).map(np.array),
+)
+
+
+@given(
+    val=_curves,
+    patience=st.integers(0, 8),
+    min_delta=st.one_of(st.just(0.0), st.sampled_from([0.25, 0.5]), st.floats(0.0, 1.0, allow_nan=False)),
+    mode=st.sampled_from(["min", "max"]),
+    restore_best=st.booleans(),
+)
+def test_patience_equals_keras_transcription(val, patience, min_delta, mode, restore_best):
+    """Noise-free curves (every replica observes the curve itself): the stop epoch and the kept
+    epoch are those of the plain-Python transcription of Keras' EarlyStopping, for every
+    patience >= 0 (exact: both compare the same doubles; expected_epochs, a mean computed in
+    units of the largest epoch, to 4 ulp)."""
+    stop, kept = keras_run(val, patience, min_delta, mode, restore_best)
+    r = tunelab.patience_stopping(
+        val, patience=patience, min_delta=min_delta, mode=mode, noise_std=0.0, restore_best=restore_best, n_rep=3
+    )
+    if stop is None:
+        assert r.p_not_stopped == 1.0 and r.expected_epochs == pytest.approx(len(val), rel=1e-15)
+    else:
+        assert r.stop_pmf[stop - 1] == 1.0 and r.expected_epochs == pytest.approx(stop, rel=1e-15)
+    assert r.restored_pmf[kept - 1] == 1.0
+
+
 @given(
     val=finite_arrays(st.integers(1, 40), lo=-1.0, hi=1.0),
-    patience=st.integers(1, 6),
+    patience=st.integers(0, 6),
     min_delta=st.sampled_from([0.0, 0.01, 0.2]),
     sigma=st.sampled_from([0.0, 0.05, 0.5]),
     rho=st.sampled_from([0.0, 0.7]),
@@ -439,7 +539,7 @@ def test_callable_curves_need_a_horizon():
 @pytest.mark.parametrize(
     "kwargs,exc,match",
     [
-        (dict(patience=0), ValueError, "patience"),
+        (dict(patience=-1), ValueError, "patience"),
         (dict(patience=1.5), TypeError, "patience"),
         (dict(n_rep=0), ValueError, "n_rep"),
         (dict(min_delta=-0.1), ValueError, "min_delta"),
@@ -460,7 +560,7 @@ def test_patience_refusals(kwargs, exc, match):
 
 def test_tradeoff_and_threshold_refusals():
     with pytest.raises(ValueError, match="patience"):
-        tunelab.patience_tradeoff(np.ones(6), patience=[1, 0], noise_std=0.1, n_rep=10)
+        tunelab.patience_tradeoff(np.ones(6), patience=[1, -1], noise_std=0.1, n_rep=10)
     with pytest.raises(ValueError, match="min_delta"):
         tunelab.patience_tradeoff(np.ones(6), patience=[1], min_delta=[-1.0], noise_std=0.1, n_rep=10)
     with pytest.raises(ValueError, match="at least one"):

@@ -145,8 +145,8 @@ LEAK_CALLS = {
     "first_passage_counts": "_core.first_passage_counts(q, 1, 0, 64, 1)",
     "gap_rule_ar1_counts": "_core.gap_rule_ar1_counts(gap, 0.05, 0.1, 0.5, 1, 0, 64, 1)",
     "patience_counts": "_core.patience_counts(gap, 2, 0.0, 0.1, 0.3, True, 1, 0, 64, 1)",
-    "optim_step_float64": "_core.optim_step_float64('adam', P, Gr, m1, m2, nsteps, R2, None, None, R2, b2, R2 * 1e-7, z2, one2, False, 1)",
-    "optim_step_float32": "_core.optim_step_float32('sgd', Pf, Grf, m1f, None, nsteps, R2, R2, z2, None, None, None, z2, None, False, 1)",
+    "optim_step_float64": "_core.optim_step_float64('adam', P, Gr, m1, m2, nsteps, None, R2, None, None, R2, b2, R2 * 1e-7, z2, one2, None, None, 1)",
+    "optim_step_float32": "_core.optim_step_float32('sgd', Pf, Grf, m1f, None, nsteps, np.zeros(2, bool), R2, R2, z2, None, None, None, z2, None, None, None, 1)",
     "simulate_quadratic": "_core.simulate_quadratic('sgd', 'gaussian', H1, x0[None], R2, z2, z2, R2, b2, R2, z2, None, one2, R2i, R2i, "
                           "False, 3.0, 4, 1, 32, 1e8, 1, 0, 2, 1)",
     "saltelli_sample": "_core.saltelli_sample(low, width, grp, 3, 4, 1, True, False, True, 1, 0, 4, 1)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tunelab
@@ -266,8 +266,8 @@ def test_core_refuses_converted_in_place_arrays():
     R = np.ones(2)
     with pytest.raises(TypeError):
         _core.optim_step_float32(
-            "sgd", w, w, None, None, np.zeros(2, dtype=np.int64), R, 0 * R, 0 * R, None, None, None, 0 * R, None,
-            False, 1,
+            "sgd", w, w, None, None, np.zeros(2, dtype=np.int64), None, R, 0 * R, 0 * R, None, None, None, 0 * R, None,
+            None, None, 1,
         )  # fmt: skip
 
 
@@ -312,3 +312,260 @@ def test_equals_pytorch(kind, dtype, clip):
     tw = np.stack([p.detach().numpy() for p in tparams])
     rtol = 1e-10 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(w, tw, rtol=rtol, atol=rtol * (np.abs(tw).max() + 1))
+
+
+# ---- schedules: every hyperparameter may change between steps, per replica ------------------
+#
+# PyTorch's semantics under a schedule (torch/optim/sgd.py, adam.py, single-tensor path): the
+# values of a step are the group's values at that step; SGD creates a parameter's momentum
+# buffer at the first step at which momentum != 0 (a clone of the gradient, after weight decay),
+# and a step with momentum 0 neither creates nor touches it; Adam's state (step 0, zero moments)
+# is created before the first step and the bias corrections use the current betas with the
+# parameter's step count.
+
+
+def test_issue_example_momentum_raised_after_step_one():
+    """Issue 10 item 3: momentum 0 at step 1, then 0.9 with dampening 0.5 (w0 = 1, g = 1,
+    lr = 0.1). torch: w = 0.9, 0.80, 0.66 (buffer created at step 2 as a copy of g); the old
+    kernel counted from the replica's first step and gave 0.85, 0.755."""
+    w = np.ones((1, 1))
+    opt = optim.SGD(w, lr=0.1, momentum=0.0, dampening=0.5)
+    g = np.ones((1, 1))
+    opt.step(g)
+    assert opt.momentum_buffer is None and w[0, 0] == 0.9
+    opt.momentum = 0.9
+    opt.step(g)
+    assert opt.has_momentum_buffer.tolist() == [True] and opt.momentum_buffer[0, 0] == 1.0
+    np.testing.assert_allclose(w[0, 0], 0.80, rtol=1e-15)
+    opt.step(g)
+    np.testing.assert_allclose(opt.momentum_buffer[0, 0], 1.4, rtol=1e-15)
+    np.testing.assert_allclose(w[0, 0], 0.66, rtol=1e-15)
+
+
+def test_buffers_created_at_different_steps_per_replica_and_kept_through_momentum_zero():
+    """Replica 0 has momentum from step 1, replica 1 from step 2, replica 2 never; replica 0's
+    momentum drops to 0 at step 3 (its buffer is kept, untouched) and returns at step 4 (the
+    buffer continues from where it was). Constant g = 1, dampening 0.5: hand-computed buffers."""
+    R = 3
+    w = np.zeros((R, 1))
+    opt = optim.SGD(w, lr=0.0, momentum=[0.9, 0.0, 0.0], dampening=0.5)
+    g = np.ones((R, 1))
+    schedule = [[0.9, 0.0, 0.0], [0.9, 0.9, 0.0], [0.0, 0.9, 0.0], [0.9, 0.9, 0.0]]
+    expected = [  # (has buffer, buffer value) after each step
+        ([True, False, False], [1.0, 0.0]),
+        ([True, True, False], [1.4, 1.0]),
+        ([True, True, False], [1.4, 1.4]),
+        ([True, True, False], [0.9 * 1.4 + 0.5, 0.9 * 1.4 + 0.5]),
+    ]
+    for mu, (has, buf) in zip(schedule, expected):
+        opt.momentum = mu
+        opt.step(g)
+        assert opt.has_momentum_buffer.tolist() == has
+        np.testing.assert_allclose(opt.momentum_buffer[:2, 0], buf, rtol=1e-15)
+
+
+def test_skipped_step_creates_no_buffer():
+    """A non-finite gradient skips the replica: no buffer is created at that step."""
+    w = np.zeros((2, 2))
+    opt = optim.SGD(w, lr=0.1, momentum=0.5)
+    g = np.ones((2, 2))
+    g[1, 0] = np.inf
+    opt.step(g)
+    assert opt.has_momentum_buffer.tolist() == [True, False]
+    opt.step(np.full((2, 2), 2.0))
+    assert opt.has_momentum_buffer.tolist() == [True, True]
+    np.testing.assert_array_equal(opt.momentum_buffer[1], [2.0, 2.0])  # a copy of g, not 0.5·0 + g
+
+
+def test_momentum_that_rounds_to_zero_in_float32_still_creates_the_buffer():
+    """torch tests momentum != 0 on the Python float: 1e-300 creates a buffer in float32 too."""
+    w = np.zeros((1, 2), dtype=np.float32)
+    opt = optim.SGD(w, lr=0.1, momentum=1e-300)
+    opt.step(np.ones((1, 2), dtype=np.float32))
+    assert opt.has_momentum_buffer.tolist() == [True]
+    np.testing.assert_array_equal(opt.momentum_buffer, [[1.0, 1.0]])
+
+
+@pytest.mark.parametrize("d", [3, (1 << 14) + 9])
+def test_blocked_path_creates_buffers_like_the_row_path(d):
+    """Rows longer than 2^14 (two-pass path) create buffers at the same steps."""
+    R = 3
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((R, d))
+    w_ref = w.copy()
+    ours = optim.SGD(w, lr=0.1, momentum=0.0, dampening=0.3)
+    theirs = ref.SGD(w_ref, lr=0.1, momentum=0.0, dampening=0.3)
+    for mu in ([0.0, 0.9, 0.0], [0.5, 0.9, 0.0], [0.5, 0.0, 0.7], [0.5, 0.9, 0.7]):
+        ours.momentum = theirs.momentum = np.array(mu)
+        g = rng.standard_normal((R, d))
+        ours.step(g)
+        theirs.step(g)
+        assert ours.has_momentum_buffer.tolist() == theirs.has_momentum_buffer.tolist()
+    np.testing.assert_allclose(w, w_ref, rtol=1e-13, atol=1e-13)
+
+
+_FLOATS = {"allow_nan": False, "allow_infinity": False}
+
+
+def _maybe_zero(lo, hi):
+    """0 exactly (switched off) or a value in [lo, hi] (subnormals included)."""
+    return st.one_of(st.just(0.0), st.floats(lo, hi, **_FLOATS))
+
+
+@st.composite
+def schedules(draw, kind, R, T):
+    """Per-step, per-replica hyperparameters: a list of T dicts of (R,) arrays. Every value in
+    the documented range; switches (momentum, dampening, weight decay, nesterov, maximize) flip
+    on and off at random steps."""
+    def per_replica(strategy):
+        return np.array(draw(st.lists(strategy, min_size=R, max_size=R)))
+
+    out = []
+    for _ in range(T):
+        h = {"lr": per_replica(st.floats(0.0, 0.5, **_FLOATS)), "weight_decay": per_replica(_maybe_zero(0.0, 0.5)),
+             "maximize": per_replica(st.booleans()).astype(bool)}  # fmt: skip
+        if kind == "SGD":
+            h["momentum"] = per_replica(_maybe_zero(0.0, 0.99))
+            h["dampening"] = per_replica(st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0, **_FLOATS)))
+            h["nesterov"] = per_replica(st.booleans()).astype(bool)
+        else:
+            h["betas"] = (per_replica(st.floats(0.0, 0.99, **_FLOATS)), per_replica(st.floats(0.0, 0.9999, **_FLOATS)))
+            h["eps"] = per_replica(st.floats(1e-8, 1e-2, **_FLOATS))
+        out.append(h)
+    return out
+
+
+def _set(opt, h):
+    for k, v in h.items():
+        setattr(opt, k, v)
+
+
+def _torch_set(group, h, r, kind):
+    for k, v in h.items():
+        if k == "betas":
+            group["betas"] = (float(v[0][r]), float(v[1][r]))
+        elif k in ("nesterov", "maximize"):
+            group[k] = bool(v[r])
+        else:
+            group[k] = float(v[r])
+
+
+def _schedule_tol(dtype, T):
+    """Tolerance of a T-step trajectory against torch / the reference, relative to the scale of
+    the run (max |w| + sum of the step sizes, per replica). Both sides do the same operations;
+    they may differ by an ulp per operation (torch may fuse x + a·y; the Python float and its
+    rounding to float32 are the same on both sides), about 8 operations per element and step,
+    and an error made at step t is carried through later steps amplified at most by the
+    momentum sum and the weight-decay feedback, bounded here by T (steps) -- so
+    |err| <= 8 T^2 u scale, u the unit roundoff: 1e-12 relative for float64 (T <= 10: 8·100·1.1e-16
+    = 9e-14), and for float32 8·100·6e-8 = 5e-5."""
+    u = np.finfo(dtype).eps / 2
+    return max(8 * T * T * u, 1e-12 if dtype == np.float64 else 0.0)
+
+
+def _scale(traj):
+    """Per replica: max |w| over the run plus the sum over steps of max |w_t - w_{t-1}|."""
+    traj = np.stack(traj).astype(np.float64)  # (T+1, R, d)
+    return np.abs(traj).max(axis=(0, 2)) + np.abs(np.diff(traj, axis=0)).max(axis=2).sum(axis=0)
+
+
+#: sizes, step count, dtype and gradient seed of a schedule test (the schedule itself: ``schedules``)
+SCHEDULE_RUNS = dict(
+    data=st.data(), R=st.integers(1, 4), d=st.integers(1, 9), T=st.integers(1, 10),
+    dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**32 - 1),
+)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(**SCHEDULE_RUNS)
+def test_schedules_equal_reference(kind, data, R, d, T, dtype, seed):
+    """Random per-step, per-replica schedules of every hyperparameter: the kernel equals the
+    NumPy reference (which creates state as torch does), including which replicas have a
+    momentum buffer. Tolerance: _schedule_tol."""
+    sched = data.draw(schedules(kind, R, T))
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((R, d)).astype(dtype)
+    w_ref = w.copy()
+    ours = getattr(optim, kind)(w)
+    theirs = getattr(ref, kind)(w_ref)
+    traj = [w_ref.copy()]
+    for h in sched:
+        _set(ours, h)
+        _set(theirs, h)
+        g = (rng.standard_normal((R, d)) * rng.uniform(0.1, 3.0)).astype(dtype)
+        ours.step(g)
+        theirs.step(g)
+        traj.append(w_ref.copy())
+        if kind == "SGD":
+            has = ours.has_momentum_buffer
+            assert (has if has is not None else np.zeros(R, bool)).tolist() == theirs.has_momentum_buffer.tolist()
+    tol = _schedule_tol(dtype, T)
+    np.testing.assert_array_less(np.abs(w - w_ref).max(axis=1), tol * _scale(traj) + np.finfo(dtype).tiny)
+    np.testing.assert_array_equal(ours.steps, theirs.steps)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=40)
+@given(**SCHEDULE_RUNS)
+def test_schedules_equal_pytorch(kind, data, R, d, T, dtype, seed):
+    """Random per-step, per-replica schedules of every hyperparameter (lr, momentum, dampening,
+    weight_decay, nesterov, maximize; betas, eps): each replica equals torch.optim.<kind>
+    stepping its own tensor in its own parameter group whose values are set before every step.
+    Both start from their constructors' defaults (so torch's constructor check of nesterov does
+    not apply) and the first schedule entry is set before the first step. Checks the parameters
+    (tolerance _schedule_tol, relative to the run's scale), which replicas have a momentum buffer
+    (exactly: torch's state) and the buffers / moments themselves."""
+    torch = pytest.importorskip("torch", reason="torch is not installed (the PyTorch comparison needs it)")
+    sched = data.draw(schedules(kind, R, T))
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((R, d)).astype(dtype)
+    tparams = [torch.tensor(w[r].copy(), requires_grad=True) for r in range(R)]
+    ours = getattr(optim, kind)(w)
+    topt = getattr(torch.optim, kind)([{"params": [p]} for p in tparams], foreach=False)
+    traj = [w.copy()]
+    for h in sched:
+        _set(ours, h)
+        for r, group in enumerate(topt.param_groups):
+            _torch_set(group, h, r, kind)
+        g = (rng.standard_normal((R, d)) * rng.uniform(0.1, 3.0)).astype(dtype)
+        ours.step(g)
+        for r in range(R):
+            tparams[r].grad = torch.tensor(g[r].copy())
+        topt.step()
+        traj.append(np.stack([p.detach().numpy() for p in tparams]))
+    tw = traj[-1]
+    tol = _schedule_tol(dtype, T)
+    scale = _scale(traj)
+    np.testing.assert_array_less(np.abs(w - tw).max(axis=1), tol * scale + np.finfo(dtype).tiny)
+    if kind == "SGD":
+        has = [("momentum_buffer" in topt.state[p]) for p in tparams]
+        assert (ours.has_momentum_buffer.tolist() if ours.has_momentum_buffer is not None else [False] * R) == has
+        for r, p in enumerate(tparams):
+            if has[r]:
+                tb = topt.state[p]["momentum_buffer"].numpy()
+                bscale = np.abs(tb).max() + scale[r] / max(float(np.max([s["lr"][r] for s in sched])), 1e-300)
+                assert np.abs(ours.momentum_buffer[r] - tb).max() <= tol * bscale + np.finfo(dtype).tiny
+    else:
+        for r, p in enumerate(tparams):
+            st_ = topt.state[p]
+            assert int(st_["step"].item()) == ours.steps[r] == T
+            for name in ("exp_avg", "exp_avg_sq"):
+                tv = st_[name].numpy()
+                np.testing.assert_allclose(getattr(ours, name)[r], tv, rtol=tol, atol=tol * (np.abs(tv).max() + 1e-300))
+
+
+def test_flags_refused():
+    w = np.zeros((2, 2))
+    with pytest.raises(TypeError, match="maximize"):
+        optim.SGD(w, maximize="yes")
+    with pytest.raises(TypeError, match="maximize"):
+        optim.Adam(w, maximize=[1, 0])
+    with pytest.raises(ValueError, match="maximize"):
+        optim.AdamW(w, maximize=np.array([True, False, True]))
+    opt = optim.SGD(w, momentum=0.9)
+    with pytest.raises(TypeError, match="nesterov"):
+        opt.nesterov = 1
+    opt.nesterov = np.array([True, False])  # later changes are applied as torch applies them
+    opt.momentum = [0.0, 0.5]
+    opt.step(np.ones((2, 2)))
+    assert "nesterov=per-replica" in repr(opt) and "maximize=False" in repr(opt)

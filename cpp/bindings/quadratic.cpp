@@ -69,7 +69,6 @@ py::dict simulate(const std::string& optimizer, const std::string& noise, in_arr
   p.hyper.eps = col("eps", eps, n);
   p.hyper.weight_decay = col("weight_decay", weight_decay, n);
   p.hyper.max_norm = max_norm ? col("max_grad_norm", *max_norm, n) : nullptr;
-  p.hyper.nesterov = nesterov;
   p.noise_std = col("noise_std", noise_std, n);
   p.batch_size = col("batch_size", batch_size, n);
   p.accum_steps = col("accum_steps", accum_steps, n);

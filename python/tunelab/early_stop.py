@@ -760,8 +760,10 @@ def patience_stopping(
        ``min_delta > 0`` the best epoch is the last *sufficient* improvement, not the argmin
        of the observed values.)
     4. Otherwise, if ``wait >= patience``, training stops after epoch ``e``: the stop epoch is
-       ``best_epoch + patience``. (Keras also requires ``epoch > 0``; the first epoch always
-       improves on ``+inf``, so this never matters.)
+       ``best_epoch + max(patience, 1)``. (Keras also requires ``epoch > 0``; the first epoch
+       always improves on ``+inf``, so this never matters.) Since ``wait`` is incremented
+       before it is compared, ``patience=0`` -- Keras' default -- stops at the first epoch that
+       does not improve, exactly as ``patience=1`` does.
     5. At the end of training -- stopped or not -- with ``restore_best_weights=True`` the
        weights of ``best_epoch`` are restored (Keras 3 restores in ``on_train_end``, also
        when the horizon ends without a stop). Without it the last epoch run is kept (the stop
@@ -773,7 +775,8 @@ def patience_stopping(
     val_loss : array_like of shape (E,) or callable
         Expected (noise-free) monitored value at epochs ``1..E``.
     patience : int
-        Epochs without improvement before stopping (``>= 1``).
+        Epochs without improvement before stopping (``>= 0``; ``0``, Keras' default, acts as
+        ``1``: see step 4).
     min_delta : float
         Minimum improvement (``>= 0``; Keras takes ``abs(min_delta)``, here a negative value is
         refused).
@@ -801,7 +804,7 @@ def patience_stopping(
     (1998), "Early stopping -- but when?", studies such criteria empirically.
     """
     val, oriented, mode, sigma, rho, n_rep = _patience_checks(val_loss, mode, noise_std, rho, n_rep, n_epochs)
-    patience = check_int("patience", patience, minimum=1)
+    patience = check_int("patience", patience, minimum=0)
     min_delta = check_real("min_delta", min_delta, minimum=0.0)
     if not isinstance(restore_best, bool):
         raise TypeError(f"restore_best must be True or False; got {type(restore_best).__name__}")
@@ -871,7 +874,8 @@ def patience_tradeoff(
     n_epochs: int | None = None,
 ) -> PatienceTradeoff:
     """Scan ``patience`` (and ``min_delta``): how many epochs does each setting spend, and how
-    much validation loss does it give up? (:func:`patience_stopping` for every pair.)
+    much validation loss does it give up? (:func:`patience_stopping` for every pair; each
+    ``patience >= 0``, with Keras' meaning: ``0`` acts as ``1``.)
 
     All settings share one kernel key -- common random numbers: every setting sees the same
     noisy curves, so differences between rows are much less noisy than each row.
@@ -883,7 +887,7 @@ def patience_tradeoff(
         the trade-off curve.
     """
     val, oriented, mode, sigma, rho, n_rep = _patience_checks(val_loss, mode, noise_std, rho, n_rep, n_epochs)
-    pats = [check_int("patience", p, minimum=1) for p in np.atleast_1d(np.asarray(patience, dtype=object)).tolist()]
+    pats = [check_int("patience", p, minimum=0) for p in np.atleast_1d(np.asarray(patience, dtype=object)).tolist()]
     deltas = [check_real("min_delta", d, minimum=0.0) for d in np.atleast_1d(np.asarray(min_delta, dtype=object)).tolist()]
     if not pats or not deltas:
         raise ValueError("patience and min_delta must each hold at least one value")

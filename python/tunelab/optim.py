@@ -174,11 +174,30 @@ class _Hyper:
         obj._hyper[self.name] = per_replica(self.name, value, obj.params.shape[0], **self.bounds)
 
 
+class _Flag(_Hyper):
+    """A per-replica switch: ``True``/``False`` for all replicas or an ``(R,)`` bool array."""
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        R = obj.params.shape[0]
+        if isinstance(value, (bool, np.bool_)):
+            arr = np.full(R, bool(value))
+        else:
+            arr = np.asarray(value) if isinstance(value, (np.ndarray, list, tuple)) else None
+            if arr is None or arr.dtype != np.bool_:
+                what = type(value).__name__ if arr is None else f"an array of dtype {arr.dtype}"
+                raise TypeError(f"{self.name} must be True, False or an (R,) array of bools; got {what}")
+            if arr.shape != (R,):
+                raise ValueError(f"{self.name} must be a bool or have shape (R,) = ({R},); got shape {arr.shape}")
+            arr = np.array(arr, dtype=np.bool_)  # a copy: later edits of the caller's array do not leak in
+        obj._hyper[self.name] = arr
+
+
 class _Optimizer:
     kind = ""
     lr = _Hyper(low=0.0)
     weight_decay = _Hyper(low=0.0)
     max_grad_norm = _Hyper(low=0.0, low_open=True, allow_inf=True)
+    maximize = _Flag()
 
     def __init__(self, params: np.ndarray, *, num_threads: int | None) -> None:
         self.params = _check_params(params)
@@ -212,19 +231,27 @@ class _Optimizer:
         g = self._grads(grads)
         fn = _core.optim_step_float32 if self.params.dtype == np.float32 else _core.optim_step_float64
         h = self._hyper
+        maximize = h["maximize"] if h["maximize"].any() else None
         norm, eff, skipped = fn(
-            self.kind, self.params, g, state1, state2, self.steps, h["lr"],
+            self.kind, self.params, g, state1, state2, self.steps, kw.get("has_buffer"), h["lr"],
             kw.get("momentum"), kw.get("dampening"), kw.get("beta1"), kw.get("beta2"), kw.get("eps"),
-            h["weight_decay"], h["max_grad_norm"], kw.get("nesterov", False), resolve_num_threads(self.num_threads),
+            h["weight_decay"], h["max_grad_norm"], kw.get("nesterov"), maximize, resolve_num_threads(self.num_threads),
         )  # fmt: skip
         return StepInfo(norm, eff, skipped)
 
     def __repr__(self) -> str:
         R, d = self.params.shape
-        hp = ", ".join(
-            f"{k}={'None' if v is None else (f'{v[0]:g}' if np.all(v == v[0]) else 'per-replica')}"
-            for k, v in self._hyper.items()
-        )
+
+        def show(v: Any) -> str:
+            if v is None:
+                return "None"
+            if v.size == 0:
+                return "[]"
+            if not np.all(v == v[0]):
+                return "per-replica"
+            return str(bool(v[0])) if v.dtype == np.bool_ else f"{v[0]:g}"
+
+        hp = ", ".join(f"{k}={show(v)}" for k, v in self._hyper.items())
         return f"{type(self).__name__}(R={R}, d={d}, dtype={self.params.dtype}, {hp})"
 
 
@@ -236,12 +263,20 @@ class SGD(_Optimizer):
     .. code-block:: text
 
         c = min(1, max_grad_norm / (‖g‖ + 1e-6)); g ← c·g      # clip_grad_norm_ (if max_grad_norm)
+        g ← −g  if maximize
         g ← g + weight_decay·w                                  # coupled (L2) weight decay
         if momentum ≠ 0:
-            b ← g                         on the replica's first step (PyTorch's clone)
-            b ← momentum·b + (1 − dampening)·g   afterwards
+            b ← g                         if the replica has no buffer yet (PyTorch's clone)
+            b ← momentum·b + (1 − dampening)·g   otherwise
             g ← g + momentum·b  if nesterov else  b
         w ← w − lr·g
+
+    Every hyperparameter may be changed between steps (a schedule), per replica, with
+    PyTorch's meaning: the values at the time of a step are used. In particular a replica's
+    momentum buffer is created at its first step with ``momentum ≠ 0`` -- not at its first
+    step -- as a copy of that step's gradient, exactly as ``torch.optim.SGD`` creates
+    ``state["momentum_buffer"]``; a step with ``momentum = 0`` neither creates nor changes it,
+    and a later non-zero momentum continues from the buffer as it was.
 
     Parameters
     ----------
@@ -250,8 +285,13 @@ class SGD(_Optimizer):
     lr, momentum, dampening, weight_decay : float or ndarray of shape (R,)
         One value per replica or one for all: ``lr >= 0``, ``0 <= momentum < 1``,
         ``0 <= dampening <= 1``, ``weight_decay >= 0``.
-    nesterov : bool
-        Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``, as PyTorch).
+    nesterov : bool or ndarray of bool, shape (R,)
+        Nesterov momentum, for all replicas or per replica. At construction it needs
+        ``momentum > 0`` and ``dampening == 0`` where it is on (PyTorch's constructor check);
+        later changes are applied as PyTorch applies them (with ``momentum = 0`` the step is
+        plain SGD; with ``dampening ≠ 0`` the formula above is used as it stands).
+    maximize : bool or ndarray of bool, shape (R,)
+        Ascend instead of descend (PyTorch's ``maximize``), for all replicas or per replica.
     max_grad_norm : float, ndarray of shape (R,) or None
         Global-norm clipping threshold per replica (``inf``: no clipping for that replica).
     num_threads : int, optional
@@ -262,7 +302,11 @@ class SGD(_Optimizer):
     params : ndarray
         The array given (same object).
     momentum_buffer : ndarray or None
-        ``(R, d)`` buffers of the parameters' dtype (``None`` when every momentum is 0).
+        ``(R, d)`` buffers of the parameters' dtype (``None`` until some replica has a
+        non-zero momentum). Row ``r`` is meaningful only where ``has_momentum_buffer[r]``.
+    has_momentum_buffer : ndarray of bool, shape (R,) or None
+        Which replicas have a buffer (PyTorch: ``"momentum_buffer" in optimizer.state[p]``);
+        ``None`` with ``momentum_buffer``.
     steps : ndarray of int64, shape (R,)
         Steps taken per replica (a skipped replica does not advance).
 
@@ -279,6 +323,7 @@ class SGD(_Optimizer):
     kind = "sgd"
     momentum = _Hyper(low=0.0, high=1.0, high_open=True)
     dampening = _Hyper(low=0.0, high=1.0)
+    nesterov = _Flag()
 
     def __init__(
         self,
@@ -288,7 +333,8 @@ class SGD(_Optimizer):
         momentum: Any = 0.0,
         dampening: Any = 0.0,
         weight_decay: Any = 0.0,
-        nesterov: bool = False,
+        nesterov: Any = False,
+        maximize: Any = False,
         max_grad_norm: Any = None,
         num_threads: int | None = None,
     ) -> None:
@@ -298,20 +344,30 @@ class SGD(_Optimizer):
         self.dampening = dampening
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov must be True or False; got {type(nesterov).__name__}")
-        self.nesterov = bool(nesterov)
-        if self.nesterov and (np.any(self.momentum <= 0) or np.any(self.dampening != 0)):
-            raise ValueError("nesterov needs momentum > 0 and dampening = 0 for every replica")
-        self.momentum_buffer = np.zeros_like(params) if np.any(self.momentum != 0) else None
+        self.nesterov = nesterov
+        self.maximize = maximize
+        on = self.nesterov
+        if np.any(on & ((self.momentum <= 0) | (self.dampening != 0))):
+            raise ValueError("nesterov needs momentum > 0 and dampening = 0 for every replica it is on for")
+        self.momentum_buffer: np.ndarray | None = None
+        self.has_momentum_buffer: np.ndarray | None = None
+        if np.any(self.momentum != 0):
+            self._allocate_buffer()
+
+    def _allocate_buffer(self) -> None:
+        # rows are created (b <- g) by the kernel, at each replica's first step with momentum != 0
+        self.momentum_buffer = np.zeros_like(self.params)
+        self.has_momentum_buffer = np.zeros(self.num_replicas, dtype=np.bool_)
 
     def step(self, grads: Any) -> StepInfo:
         """Apply one step with ``grads`` (shape ``(R, d)``; not modified) and return a :class:`StepInfo`."""
         if self.momentum_buffer is None and np.any(self.momentum != 0):
-            self.momentum_buffer = np.zeros_like(self.params)  # momentum was raised after construction
+            self._allocate_buffer()  # momentum was raised after construction
+        nesterov = self.nesterov if self.nesterov.any() else None
         return self._call(
-            grads, self.momentum_buffer, None, momentum=self.momentum, dampening=self.dampening, nesterov=self.nesterov
-        )
+            grads, self.momentum_buffer, None, momentum=self.momentum, dampening=self.dampening, nesterov=nesterov,
+            has_buffer=self.has_momentum_buffer,
+        )  # fmt: skip
 
 
 class Adam(_Optimizer):
@@ -322,6 +378,7 @@ class Adam(_Optimizer):
     .. code-block:: text
 
         c = min(1, max_grad_norm / (‖g‖ + 1e-6)); g ← c·g      # clip_grad_norm_ (if max_grad_norm)
+        g ← −g  if maximize
         g ← g + weight_decay·w                                  # L2: the decay enters the moments
         m ← lerp(m, g, 1 − β₁)            # = β₁·m + (1 − β₁)·g (torch.lerp's formula)
         v ← β₂·v + (1 − β₂)·g²
@@ -335,6 +392,8 @@ class Adam(_Optimizer):
         ``lr >= 0``, ``eps > 0``, ``weight_decay >= 0``.
     betas : (float or ndarray, float or ndarray)
         ``(β₁, β₂)``, each in ``[0, 1)``, scalar or per replica.
+    maximize : bool or ndarray of bool, shape (R,)
+        Ascend instead of descend (PyTorch's ``maximize``), for all replicas or per replica.
     max_grad_norm : float, ndarray of shape (R,) or None
         Global-norm clipping per replica.
     num_threads : int, optional
@@ -346,6 +405,13 @@ class Adam(_Optimizer):
         First and second moment estimates (PyTorch's state names).
     steps : ndarray of int64, shape (R,)
         Per-replica step count ``t`` (used for the bias corrections).
+
+    Every hyperparameter may be changed between steps, per replica, with PyTorch's meaning:
+    the state is PyTorch's lazily created state (``step = 0`` and zero moments before a
+    replica's first step), and each step uses the values set at that time -- e.g. after
+    ``opt.betas = ...`` the bias corrections are ``1 − β₁ᵗ``, ``1 − β₂ᵗ`` with the *new* betas
+    and the replica's step count ``t``, as ``torch.optim.Adam`` computes them. (AMSGrad is not
+    offered.)
 
     Notes
     -----
@@ -366,6 +432,7 @@ class Adam(_Optimizer):
         betas: tuple[Any, Any] = (0.9, 0.999),
         eps: Any = 1e-8,
         weight_decay: Any = 0.0,
+        maximize: Any = False,
         max_grad_norm: Any = None,
         num_threads: int | None = None,
     ) -> None:
@@ -374,6 +441,7 @@ class Adam(_Optimizer):
         self.betas = betas
         self.eps = eps
         self.weight_decay = weight_decay
+        self.maximize = maximize
         self.max_grad_norm = max_grad_norm
         self.exp_avg = np.zeros_like(params)
         self.exp_avg_sq = np.zeros_like(params)
@@ -408,6 +476,7 @@ class AdamW(Adam):
     .. code-block:: text
 
         c = min(1, max_grad_norm / (‖g‖ + 1e-6)); g ← c·g      # clip_grad_norm_ (if max_grad_norm)
+        g ← −g  if maximize
         w ← w · (1 − lr·weight_decay)                           # decoupled decay, scaled by lr
         m ← lerp(m, g, 1 − β₁);  v ← β₂·v + (1 − β₂)·g²         # moments of the loss gradient only
         w ← w − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + eps)
@@ -432,10 +501,11 @@ class AdamW(Adam):
         betas: tuple[Any, Any] = (0.9, 0.999),
         eps: Any = 1e-8,
         weight_decay: Any = 1e-2,
+        maximize: Any = False,
         max_grad_norm: Any = None,
         num_threads: int | None = None,
     ) -> None:
         super().__init__(
-            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm,
-            num_threads=num_threads,
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+            max_grad_norm=max_grad_norm, num_threads=num_threads,
         )  # fmt: skip

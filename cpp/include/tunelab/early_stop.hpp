@@ -88,6 +88,10 @@ inline void require_positive(const char* name, std::int64_t v) {
   if (v < 1) throw std::invalid_argument(std::string(name) + " must be >= 1; got " + std::to_string(v));
 }
 
+inline void require_nonneg(const char* name, std::int64_t v) {
+  if (v < 0) throw std::invalid_argument(std::string(name) + " must be >= 0; got " + std::to_string(v));
+}
+
 inline void require_finite_nonneg(const char* name, double v) {
   if (!(v >= 0.0) || !std::isfinite(v))
     throw std::invalid_argument(std::string(name) + " must be finite and >= 0; got " + std::to_string(v));
@@ -229,7 +233,7 @@ inline void gap_rule_ar1_counts(const double* gap, std::int64_t n_epochs, double
 }
 
 struct PatienceOptions {
-  std::int64_t patience = 1;  // epochs without improvement before stopping (>= 1)
+  std::int64_t patience = 1;  // epochs without improvement before stopping (>= 0; Keras' default 0 acts as 1)
   double min_delta = 0.0;     // improvement means observed + min_delta < best (>= 0)
   double sigma = 0.0;         // noise standard deviation of the monitored value
   double rho = 0.0;           // AR(1) correlation of that noise across epochs
@@ -241,6 +245,8 @@ struct PatienceOptions {
 // sequence of gap_rule_ar1_counts. Per replica, with best = +inf, wait = 0:
 //   for e = 1..E: wait += 1; if obs_e + min_delta < best: best = obs_e, best_epoch = e, wait = 0
 //                 else if wait >= patience: stop at e.
+// (wait >= 1 whenever it is compared, so patience 0 -- Keras' default -- stops at the first epoch
+// that does not improve, exactly as patience 1 does.)
 // stop_counts[e-1] += replicas stopped at e, stop_counts[E] += replicas that ran all E epochs;
 // restored_counts[e-1] += replicas whose restored epoch is e (best_epoch if restore_best, else
 // the last epoch run).
@@ -249,7 +255,7 @@ inline void patience_counts(const double* val, std::int64_t n_epochs, const Pati
                             std::int64_t* restored_counts, int num_threads) {
   detail::require_positive("n_epochs", n_epochs);
   detail::require_positive("n_rep", n_rep);
-  detail::require_positive("patience", opt.patience);
+  detail::require_nonneg("patience", opt.patience);
   detail::require_finite_nonneg("min_delta", opt.min_delta);
   detail::require_finite_nonneg("sigma", opt.sigma);
   detail::require_rho(opt.rho);

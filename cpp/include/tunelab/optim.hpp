@@ -6,8 +6,11 @@
 // Semantics are PyTorch's, line by line (torch.optim.SGD / Adam / AdamW, single-tensor path,
 // and torch.nn.utils.clip_grad_norm_ applied to each replica's gradient row):
 //   clip:   n = ||g||_2;  c = min(1, max_norm / (n + 1e-6));  g <- c * g
-//   SGD:    g <- g + wd * w;  if mu != 0: b <- g (first step) or b <- mu * b + (1 - damp) * g;
-//           g <- nesterov ? g + mu * b : b;  w <- w - lr * g
+//   maximize: g <- -g (after clipping, as the optimizer negates the clipped .grad)
+//   SGD:    g <- g + wd * w;  if mu != 0: b <- g if the replica has no buffer yet (torch: the
+//           first step at which momentum != 0, whatever came before; the buffer then exists),
+//           else b <- mu * b + (1 - damp) * g;  g <- nesterov ? g + mu * b : b;  w <- w - lr * g
+//           (a step with mu == 0 neither creates nor touches the buffer, as in torch)
 //   Adam:   t <- t + 1;  g <- g + wd * w (L2);  m <- lerp(m, g, 1 - b1);  v <- b2 * v + (1 - b2) g^2
 //           w <- w - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 //   AdamW:  t <- t + 1;  w <- w * (1 - lr * wd);  then the Adam step without the L2 term.
@@ -52,12 +55,16 @@ inline T lerp(T start, T end, T weight) noexcept {
 
 // ---- per-element updates (shared with the fused noisy-quadratic kernels) ----------------------
 
-// SGD on n elements. g already clipped? No: coef multiplies g here, as clip_grad_norm_ would have.
+// SGD on n elements. g already clipped? No: coef multiplies g here, as clip_grad_norm_ would have
+// (a negative coef: maximize). use_momentum: the momentum (as a double, before rounding to T)
+// is non-zero -- torch tests `momentum != 0` on the Python float, so a momentum that rounds to
+// 0 in float32 still creates and updates the buffer. first: the buffer does not exist yet and is
+// created from g (read only with use_momentum; the caller tracks which replicas have a buffer).
 template <class T>
 inline void sgd_row(T* w, const T* g, T* buf, std::int64_t n, T coef, T lr, T wd, T mu, T one_minus_damp,
-                    bool nesterov, bool first) noexcept {
+                    bool nesterov, bool use_momentum, bool first) noexcept {
   const T neg_lr = -lr;
-  if (mu == T(0)) {
+  if (!use_momentum) {
     for (std::int64_t i = 0; i < n; ++i) {
       T gi = g[i] * coef;
       gi = gi + wd * w[i];
@@ -203,7 +210,8 @@ struct Hyper {
   const double* eps = nullptr;        // Adam
   const double* weight_decay = nullptr;
   const double* max_norm = nullptr;
-  bool nesterov = false;
+  const std::uint8_t* nesterov = nullptr;  // SGD, per replica (null: none)
+  const std::uint8_t* maximize = nullptr;  // per replica (null: none): step along +g
 };
 
 struct StepOut {
@@ -234,8 +242,8 @@ inline void check_hyper(Kind kind, const Hyper& h, std::int64_t R) {
     if (kind == Kind::sgd) {
       if (!(h.momentum[r] >= 0.0 && h.momentum[r] < 1.0)) throw std::invalid_argument("momentum must lie in [0, 1)");
       if (!(h.dampening[r] >= 0.0 && h.dampening[r] <= 1.0)) throw std::invalid_argument("dampening must lie in [0, 1]");
-      if (h.nesterov && (h.momentum[r] <= 0.0 || h.dampening[r] != 0.0))
-        throw std::invalid_argument("nesterov needs momentum > 0 and dampening = 0");
+      // nesterov with momentum 0 or dampening != 0 is applied as torch applies it (torch checks
+      // the pair only in its constructor; the Python layer does the same).
     } else {
       if (!(h.beta1[r] >= 0.0 && h.beta1[r] < 1.0) || !(h.beta2[r] >= 0.0 && h.beta2[r] < 1.0))
         throw std::invalid_argument("betas must lie in [0, 1)");
@@ -251,25 +259,37 @@ constexpr std::int64_t kSplit = 1 << 14;
 
 // w, state1, state2: (R, d) arrays of T (state2 unused by SGD, state1 unused by SGD without
 // momentum: pass null only if every momentum is 0). steps: (R,) per-replica step counts.
+// has_buf: SGD's (R,) flags "replica r has a momentum buffer" (torch: "momentum_buffer" in its
+// state), read and set here; required with state1. A replica's buffer is created (b <- g) at its
+// first non-skipped step with momentum != 0, not at its first step.
 template <class T>
-void step(Kind kind, T* w, const T* g, T* state1, T* state2, std::int64_t* steps, std::int64_t R, std::int64_t d,
-          const Hyper& h, const StepOut& out, int threads) {
+void step(Kind kind, T* w, const T* g, T* state1, T* state2, std::int64_t* steps, std::uint8_t* has_buf,
+          std::int64_t R, std::int64_t d, const Hyper& h, const StepOut& out, int threads) {
   if (R < 0 || d < 0) throw std::invalid_argument("params must have a non-negative shape");
   check_hyper(kind, h, R);
-  if (kind == Kind::sgd && state1 == nullptr) {
+  if (kind == Kind::sgd && (state1 == nullptr || has_buf == nullptr)) {
     for (std::int64_t r = 0; r < R; ++r)
-      if (h.momentum[r] != 0.0) throw std::invalid_argument("momentum_buffer is required when momentum != 0");
+      if (h.momentum[r] != 0.0)
+        throw std::invalid_argument("momentum_buffer and its flags are required when momentum != 0");
   }
   if (R == 0) return;
 
-  // Update of columns [lo, hi) of row r, given the row's squared norm (the step count of the row
-  // is advanced by the caller once per row).
-  auto update = [&](std::int64_t r, std::int64_t lo, std::int64_t hi, double coef, std::int64_t t) {
+  // SGD: does this step create replica r's buffer? Marks it created (call once per row, for rows
+  // that are not skipped, before their update).
+  auto creates_buffer = [&](std::int64_t r) -> bool {
+    if (kind != Kind::sgd || h.momentum[r] == 0.0 || has_buf[r]) return false;
+    has_buf[r] = 1;
+    return true;
+  };
+  // Update of columns [lo, hi) of row r, given the row's clip coefficient (the step count of the
+  // row is advanced by the caller once per row).
+  auto update = [&](std::int64_t r, std::int64_t lo, std::int64_t hi, double coef, std::int64_t t, bool first) {
     const std::int64_t off = r * d + lo, n = hi - lo;
+    if (h.maximize && h.maximize[r]) coef = -coef;  // -(c g) == (-c) g exactly
     if (kind == Kind::sgd) {
       sgd_row<T>(w + off, g + off, state1 ? state1 + off : nullptr, n, static_cast<T>(coef), static_cast<T>(h.lr[r]),
                  static_cast<T>(h.weight_decay[r]), static_cast<T>(h.momentum[r]),
-                 static_cast<T>(1.0 - h.dampening[r]), h.nesterov, t == 1);
+                 static_cast<T>(1.0 - h.dampening[r]), h.nesterov && h.nesterov[r], h.momentum[r] != 0.0, first);
     } else {
       const double td = static_cast<double>(t);
       const double bc1 = 1.0 - std::pow(h.beta1[r], td), bc2 = 1.0 - std::pow(h.beta2[r], td);
@@ -300,7 +320,8 @@ void step(Kind kind, T* w, const T* g, T* state1, T* state2, std::int64_t* steps
       for (std::int64_t r = task * rows; r < r1; ++r) {
         const double coef = finish(r, sum_squares(g + r * d, d));
         if (coef < 0.0) continue;
-        update(r, 0, d, coef, ++steps[r]);
+        const bool first = creates_buffer(r);
+        update(r, 0, d, coef, ++steps[r], first);
       }
     });
     return;
@@ -313,17 +334,21 @@ void step(Kind kind, T* w, const T* g, T* state1, T* state2, std::int64_t* steps
     part[task] = sum_squares(g + r * d + lo, hi - lo);
   });
   std::vector<double> coefs(static_cast<std::size_t>(R));
+  std::vector<std::uint8_t> firsts(static_cast<std::size_t>(R), 0);
   for (std::int64_t r = 0; r < R; ++r) {
     double ss = 0.0;
     for (std::int64_t b = 0; b < nb; ++b) ss += part[r * nb + b];
     coefs[static_cast<std::size_t>(r)] = finish(r, ss);
-    if (coefs[static_cast<std::size_t>(r)] >= 0.0) ++steps[r];
+    if (coefs[static_cast<std::size_t>(r)] < 0.0) continue;
+    ++steps[r];
+    firsts[static_cast<std::size_t>(r)] = creates_buffer(r) ? 1 : 0;
   }
   const double* cf = coefs.data();
+  const std::uint8_t* fs = firsts.data();
   parallel_for(R * nb, threads, [&](std::int64_t task) {
     const std::int64_t r = task / nb, b = task % nb, lo = b * kSplit, hi = std::min(d, lo + kSplit);
     if (cf[r] < 0.0) return;
-    update(r, lo, hi, cf[r], steps[r]);
+    update(r, lo, hi, cf[r], steps[r], fs[r] != 0);
   });
 }
 

@@ -103,6 +103,11 @@ inline void check(const Problem& pb, const Params& p, const Options& o, std::int
     throw std::invalid_argument("dof must be finite and > 2 (the noise variance must exist)");
   if (!(o.max_loss > 0.0)) throw std::invalid_argument("max_loss must be > 0");
   optim::check_hyper(o.optimizer, p.hyper, count);
+  if (o.optimizer == optim::Kind::sgd && o.nesterov) {  // torch's constructor check (hyperparameters are constant here)
+    for (std::int64_t r = 0; r < count; ++r)
+      if (p.hyper.momentum[r] <= 0.0 || p.hyper.dampening[r] != 0.0)
+        throw std::invalid_argument("nesterov needs momentum > 0 and dampening = 0");
+  }
   for (std::int64_t r = 0; r < count; ++r) {
     if (!(p.noise_std[r] >= 0.0) || !std::isfinite(p.noise_std[r]))
       throw std::invalid_argument("noise_std must be finite and >= 0");
@@ -204,7 +209,9 @@ inline void simulate(const Problem& pb, const Params& p, const Options& o, std::
           const auto sc = optim::adam_scalars<double>(coef, lr, b1, b2, hp.eps[r], wd, decoupled, 1.0 - b1t, 1.0 - b2t);
           optim::adam_row<double>(w, g, s1, s2, d, sc, decoupled);
         } else {
-          optim::sgd_row<double>(w, g, s1, d, coef, lr, wd, mu, omd, o.nesterov, t == 1);
+          // Hyperparameters are constant over the run, so torch creates the buffer at step 1
+          // exactly when mu != 0 (sgd_row reads `first` only then).
+          optim::sgd_row<double>(w, g, s1, d, coef, lr, wd, mu, omd, o.nesterov, mu != 0.0, t == 1);
         }
         const double eff = lr * coef;
         ++updates;

@@ -138,6 +138,8 @@ def patience_stopping(
     first: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Keras ``EarlyStopping`` (mode "min") on ``val + sigma * eps``, vectorised over replicas.
+    ``patience >= 0``: ``wait`` is incremented before it is compared, so 0 (Keras' default)
+    stops at the first epoch that does not improve, as 1 does.
 
     Returns ``(stop_counts, restored_counts)``: ``stop_counts`` has length ``E + 1`` (last:
     ran all ``E`` epochs), ``restored_counts`` length ``E`` (index = restored epoch - 1).

@@ -1,7 +1,10 @@
 """NumPy reference of ``tunelab.optim``: the same batched SGD / Adam / AdamW, written plainly.
 
 Arithmetic is in the parameters' dtype with each per-replica scalar rounded once to it (as the
-kernels and PyTorch do); the gradient norm is accumulated in float64.
+kernels and PyTorch do); the gradient norm is accumulated in float64. Hyperparameters are plain
+attributes (a scalar or an (R,) array each) read at every step, so a schedule sets them between
+steps; the state is created as PyTorch creates it (SGD: a replica's momentum buffer at its first
+step with momentum != 0).
 """
 
 from __future__ import annotations
@@ -43,22 +46,30 @@ def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> np.ndarray:
 
 
 class _Base:
-    def __init__(self, params: np.ndarray, lr: Any, weight_decay: Any, max_grad_norm: Any) -> None:
+    def __init__(self, params: np.ndarray, lr: Any, weight_decay: Any, max_grad_norm: Any, maximize: Any) -> None:
         self.params = params
         R = params.shape[0]
         self.R = R
-        self.lr = _col(lr, R)
-        self.weight_decay = _col(weight_decay, R)
-        self.max_grad_norm = None if max_grad_norm is None else _col(max_grad_norm, R)[:, 0]
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.maximize = maximize
         self.steps = np.zeros(R, dtype=np.int64)
 
+    def col(self, name: str) -> np.ndarray:
+        """Hyperparameter ``name`` now, as an (R, 1) float64 column."""
+        return _col(getattr(self, name), self.R)
+
     def _clip(self, grads: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Returns (norm, coef, effective lr, ok): ok marks replicas with a finite gradient."""
-        norm, coef = clip_coefficients(grads, self.max_grad_norm)
+        """Returns (norm, coef, effective lr, ok): ok marks replicas with a finite gradient; coef is
+        negated where maximize is on (the optimizer steps along -(clipped grad))."""
+        c = None if self.max_grad_norm is None else self.col("max_grad_norm")[:, 0]
+        norm, coef = clip_coefficients(grads, c)
         with np.errstate(over="ignore", invalid="ignore"):
             ok = np.isfinite(np.sum(grads.astype(np.float64) ** 2, axis=1))
-        eff = np.where(ok, self.lr[:, 0] * coef, 0.0)
-        return norm, coef, eff, ok
+        eff = np.where(ok, self.col("lr")[:, 0] * coef, 0.0)
+        sign = np.where(np.broadcast_to(np.asarray(self.maximize, dtype=bool), (self.R,)), -1.0, 1.0)
+        return norm, sign * coef, eff, ok
 
     def _t(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x).astype(self.params.dtype)
@@ -69,13 +80,14 @@ class SGD(_Base):
 
     def __init__(
         self, params: np.ndarray, *, lr: Any = 1e-3, momentum: Any = 0.0, dampening: Any = 0.0,
-        weight_decay: Any = 0.0, nesterov: bool = False, max_grad_norm: Any = None,
+        weight_decay: Any = 0.0, nesterov: Any = False, maximize: Any = False, max_grad_norm: Any = None,
     ) -> None:  # fmt: skip
-        super().__init__(params, lr, weight_decay, max_grad_norm)
-        self.momentum = _col(momentum, self.R)
-        self.dampening = _col(dampening, self.R)
+        super().__init__(params, lr, weight_decay, max_grad_norm, maximize)
+        self.momentum = momentum
+        self.dampening = dampening
         self.nesterov = nesterov
         self.momentum_buffer = np.zeros_like(params)
+        self.has_momentum_buffer = np.zeros(self.R, dtype=bool)  # torch: "momentum_buffer" in state
 
     def step(self, grads: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         w, buf = self.params, self.momentum_buffer
@@ -84,15 +96,18 @@ class SGD(_Base):
         self.steps[idx] += 1
         T = self._t
         g = grads[idx] * T(coef[idx, None])
-        g = g + T(self.weight_decay[idx]) * w[idx]
-        mu = T(self.momentum[idx])
-        first = (self.steps[idx] == 1)[:, None]
-        b = np.where(first, g, buf[idx] * mu + T(1.0 - self.dampening[idx]) * g)
-        has_mu = (self.momentum[idx] != 0)
+        g = g + T(self.col("weight_decay")[idx]) * w[idx]
+        momentum = self.col("momentum")[idx]
+        mu = T(momentum)
+        has_mu = momentum != 0
+        first = has_mu & ~self.has_momentum_buffer[idx, None]  # torch: buf is None -> clone(grad)
+        b = np.where(first, g, buf[idx] * mu + T(1.0 - self.col("dampening")[idx]) * g)
         buf[idx] = np.where(has_mu, b, buf[idx])
-        d = (g + mu * b) if self.nesterov else b
+        self.has_momentum_buffer[idx] |= has_mu[:, 0]
+        nesterov = np.broadcast_to(np.asarray(self.nesterov, dtype=bool), (self.R,))[idx, None]
+        d = np.where(nesterov, g + mu * b, b)
         d = np.where(has_mu, d, g)
-        w[idx] = w[idx] + T(-self.lr[idx]) * d
+        w[idx] = w[idx] + T(-self.col("lr")[idx]) * d
         return norm, eff, ~ok
 
 
@@ -103,12 +118,11 @@ class Adam(_Base):
 
     def __init__(
         self, params: np.ndarray, *, lr: Any = 1e-3, betas: tuple[Any, Any] = (0.9, 0.999), eps: Any = 1e-8,
-        weight_decay: Any = 0.0, max_grad_norm: Any = None,
+        weight_decay: Any = 0.0, maximize: Any = False, max_grad_norm: Any = None,
     ) -> None:  # fmt: skip
-        super().__init__(params, lr, weight_decay, max_grad_norm)
-        self.beta1 = _col(betas[0], self.R)
-        self.beta2 = _col(betas[1], self.R)
-        self.eps = _col(eps, self.R)
+        super().__init__(params, lr, weight_decay, max_grad_norm, maximize)
+        self.betas = betas
+        self.eps = eps
         self.exp_avg = np.zeros_like(params)
         self.exp_avg_sq = np.zeros_like(params)
 
@@ -119,7 +133,8 @@ class Adam(_Base):
         self.steps[i] += 1
         T = self._t
         t = self.steps[i, None].astype(np.float64)
-        lr, wd, b1, b2 = self.lr[i], self.weight_decay[i], self.beta1[i], self.beta2[i]
+        lr, wd = self.col("lr")[i], self.col("weight_decay")[i]
+        b1, b2 = _col(self.betas[0], self.R)[i], _col(self.betas[1], self.R)[i]
         bc1 = 1.0 - b1**t
         bc2 = 1.0 - b2**t
         wi = w[i]
@@ -133,7 +148,7 @@ class Adam(_Base):
         # torch.lerp: start + weight*(end - start) if |weight| < 0.5 else end - (end - start)*(1 - weight)
         mi = np.where(weight < 0.5, mi + weight * (g - mi), g - (g - mi) * (T(1.0) - weight))
         vi = vi * T(b2) + T(1.0 - b2) * g * g
-        denom = np.sqrt(vi) / T(np.sqrt(bc2)) + T(self.eps[i])
+        denom = np.sqrt(vi) / T(np.sqrt(bc2)) + T(self.col("eps")[i])
         w[i] = wi + T(-(lr / bc1)) * mi / denom
         m[i], v[i] = mi, vi
         return norm, eff, ~ok
@@ -146,6 +161,9 @@ class AdamW(Adam):
 
     def __init__(
         self, params: np.ndarray, *, lr: Any = 1e-3, betas: tuple[Any, Any] = (0.9, 0.999), eps: Any = 1e-8,
-        weight_decay: Any = 1e-2, max_grad_norm: Any = None,
+        weight_decay: Any = 1e-2, maximize: Any = False, max_grad_norm: Any = None,
     ) -> None:  # fmt: skip
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm)
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+            max_grad_norm=max_grad_norm,
+        )  # fmt: skip
