@@ -581,13 +581,22 @@ def _indices(
             parts.append(e)
             boot = b
         est = np.concatenate(parts, axis=0)
-    # est: (replicates, k, ne); NaN only where var([f(A); f(B)]) = 0
+    # est: (replicates, k, ne); NaN only where the computed var([f(A); f(B)]) is 0
     flat = np.isnan(est).any(axis=(0, 2))
     if flat.any():
         c = int(np.flatnonzero(flat)[0])
+        col = "" if squeeze else f"[:, {c}]"
+        ab = blocks[:, :, [0, -1], c]  # (replicates, n, 2): the A and B rows
+        with np.errstate(invalid="ignore"):
+            spread = np.nanmax(ab, axis=(1, 2)) - np.nanmin(ab, axis=(1, 2))
+        if (spread == 0).any():
+            raise ValueError(
+                f"Y{col} is constant on the A and B rows of a design: Sobol' indices are undefined (zero output "
+                "variance)"
+            )
         raise ValueError(
-            f"Y{'' if squeeze else f'[:, {c}]'} is constant on the A and B rows of a design: Sobol' indices are "
-            "undefined (zero output variance)"
+            f"Y{col} varies on the A and B rows of a design by less than float64 resolves beside its range over "
+            "all rows (var([f(A); f(B)]) rounds to 0): the Sobol' indices would overflow"
         )
     if conf_method == "bootstrap":
         point = est[0]
@@ -697,8 +706,14 @@ def sobol_indices(
 
     Notes
     -----
-    Per output, ``Y`` is centred and scaled by its mean and standard deviation over the design
-    (as SALib does; the estimators below are not shift-invariant). With ``V = var([f(A); f(B)])``:
+    Per output, ``Y`` is centred on its mean over the design, as SALib does (the estimators below
+    are not shift-invariant; the indices are invariant under ``Y -> a Y + b`` because the centre
+    moves with ``Y``). The mean is computed in two passes and kept to twice the working precision,
+    and ``Y`` is scaled by powers of two (exact) before any sum, so outputs of any magnitude
+    (``1e155``, ``1e-165``), behind a large offset (``Y + 1e12``) or nearly constant
+    (``1 + 1e-14 f``) give the indices of the data as given up to rounding, and ``2^j Y`` gives
+    bit-identical indices to ``Y``. Only exactly constant A and B rows are refused as constant.
+    With ``V = var([f(A); f(B)])``:
 
     * first order (Saltelli et al. 2010): ``S1_g = mean(f(B) (f(AB_g) - f(A))) / V``;
     * total (Jansen 1999): ``ST_g = mean((f(A) - f(AB_g))^2) / (2 V)``;

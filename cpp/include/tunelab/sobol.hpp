@@ -16,8 +16,8 @@
 // With sampling = random, A_i and B_i are i.i.d. uniforms: Philox stream (key, r), slots
 // i*D .. i*D + D - 1 give the 2D coordinates of base row i of replicate r.
 //
-// Estimators (per output, on Y centred and scaled by its mean and standard deviation over all
-// rows of the design, as SALib does):
+// Estimators (per output, on Y centred on its mean over all rows of the design, as SALib does,
+// and scaled by powers of two; the scale cancels in every index):
 //   V     = var([f(A); f(B)])                      (ddof 0)
 //   S1_g  = mean(f(B) (f(AB_g) - f(A))) / V          Saltelli et al. (2010)
 //   ST_g  = mean((f(A) - f(AB_g))^2) / (2 V)         Jansen (1999)
@@ -26,6 +26,7 @@
 // (key, first + b) (unbiased integers by Lemire's method on 32-bit words, in order).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -308,38 +309,113 @@ inline std::int64_t estimates_per_output(const EstimateOptions& o) {
 
 namespace detail {
 
+// The affine map of one (replicate, output) that every estimate of it reads Y through:
+//   z = (y * pre - hi) - lo,
+// pre a power of two (exact), hi + lo the mean of y * pre over all rows of the design as a
+// double-double (two passes). The estimators read zh = y * pre - hi (= z + lo) and subtract lo
+// only where the centre matters: differences of two rows and the variance are shift-invariant
+// (the variance's sums start from shift, a constant near the mean of zh on the A and B rows).
+struct Centre {
+  double pre = 1.0, hi = 0.0, lo = 0.0, shift = 0.0;
+  double operator()(double y) const noexcept { return y * pre - hi; }
+};
+
+// 2^e for e clamped to the normal exponents, so that the power of two is a normal double.
+inline double pow2(int e) noexcept { return std::ldexp(1.0, std::min(1022, std::max(-1022, e))); }
+
+// The Centre of rows [0, rows) of column c of y (k columns, blocks of step rows; the A row is
+// row 0 of a block, the B row row step - 1). Sobol' indices are invariant under y -> a y + b,
+// so this map changes them only by rounding, and makes every later sum well scaled:
+//  1. pre = 2^-e, e the exponent of max|y|: y * pre lies in (-2, 2) whatever the magnitude of
+//     Y (no overflow or underflow of sums of squares at 1e155 or 1e-165), and Y * 2^j gives the
+//     same y * pre bit for bit (so the same indices) while Y * 2^j stays finite and exact;
+//  2. the mean m1 of y * pre, then the mean of the residuals y * pre - m1 (exact when |Y| is
+//     dominated by an offset, Sterbenz), hi + lo = m1 + that mean (TwoSum): the centring error
+//     is rounding of the residual sum, O(n eps) times the spread, not eps times the offset;
+//  3. no second scaling is needed, even when Y is nearly constant (1 + 1e-14 f): the largest
+//     |y * pre| is in [1, 2) (or y * pre lies on the grid 2^-52 for subnormal data), so unless
+//     all values are equal the spread, and the largest centred |z|, is at least 2^-54; a
+//     product that underflows is below 2^-900 times the largest, far below rounding.
+// Each pass runs in row order within one task, so the map does not depend on the thread count.
+inline Centre centre_of(const double* y, std::int64_t rows, std::int64_t step, int k, int c) {
+  // Sums and maxima in kLanes interleaved lanes combined in a fixed order: a fixed function of
+  // the data (no thread count involved) that does not wait on one add per row.
+  constexpr std::int64_t kLanes = 4;
+  const std::int64_t body = rows - rows % kLanes;
+  Centre t;
+  double mx[kLanes] = {0.0, 0.0, 0.0, 0.0};
+  for (std::int64_t i = 0; i < body; i += kLanes) {
+    for (std::int64_t l = 0; l < kLanes; ++l) mx[l] = std::max(mx[l], std::fabs(y[(i + l) * k + c]));
+  }
+  for (std::int64_t i = body; i < rows; ++i) mx[0] = std::max(mx[0], std::fabs(y[i * k + c]));
+  const double amax = std::max(std::max(mx[0], mx[1]), std::max(mx[2], mx[3]));
+  if (!(amax > 0.0)) return t;  // all zero: constant (reported by the caller)
+  t.pre = pow2(-std::ilogb(amax));
+  const double pre = t.pre;
+  const double nr = static_cast<double>(rows);
+  double sl[kLanes] = {0.0, 0.0, 0.0, 0.0};
+  for (std::int64_t i = 0; i < body; i += kLanes) {
+    for (std::int64_t l = 0; l < kLanes; ++l) sl[l] += y[(i + l) * k + c] * pre;
+  }
+  for (std::int64_t i = body; i < rows; ++i) sl[0] += y[i * k + c] * pre;
+  const double m1 = ((sl[0] + sl[1]) + (sl[2] + sl[3])) / nr;
+  double rl[kLanes] = {0.0, 0.0, 0.0, 0.0};
+  for (std::int64_t i = 0; i < body; i += kLanes) {
+    for (std::int64_t l = 0; l < kLanes; ++l) rl[l] += y[(i + l) * k + c] * pre - m1;
+  }
+  for (std::int64_t i = body; i < rows; ++i) rl[0] += y[i * k + c] * pre - m1;
+  double rab = 0.0;
+  for (std::int64_t i = 0; i < rows; i += step) rab += (y[i * k + c] * pre - m1) + (y[(i + step - 1) * k + c] * pre - m1);
+  const double dm = ((rl[0] + rl[1]) + (rl[2] + rl[3])) / nr;
+  t.hi = m1 + dm;  // TwoSum(m1, dm)
+  const double bv = t.hi - m1;
+  t.lo = (m1 - (t.hi - bv)) + (dm - bv);  // m1 + dm = hi + lo exactly
+  // mean of zh on the A and B rows, approximately (any nearby constant serves as the origin)
+  t.shift = rab / (2.0 * static_cast<double>(rows / step)) - dm;
+  return t;
+}
+
 // One pass over the blocks idx(0..n-1) of a design whose rows start at y (k outputs per row),
 // writing the estimates of every output to est (k * estimates_per_output).
-template <class Index>
-void estimate_pass(const EstimateOptions& o, const double* y, const double* mean, const double* inv_sd, Index idx,
-                   double* est) {
+// SO: second order, a template parameter so that each variant's block loop is compiled for it.
+template <bool SO, class Index>
+void estimate_pass_impl(const EstimateOptions& o, const double* y, const Centre* ctr, Index idx, double* est) {
   const int G = o.num_groups, k = o.outputs;
-  const std::int64_t step = o.second_order ? 2 * std::int64_t{G} + 2 : std::int64_t{G} + 2;
-  const std::int64_t P = o.second_order ? std::int64_t{G} * (G - 1) / 2 : 0;
-  // per output: sA, sB, sAA, sBB, sAB, s1[G], st[G], s2[P]
+  const std::int64_t step = SO ? 2 * std::int64_t{G} + 2 : std::int64_t{G} + 2;
+  const std::int64_t P = SO ? std::int64_t{G} * (G - 1) / 2 : 0;
+  // per output: uA, uB, uAA, uBB (u = zh - shift), sAB, s1[G], st[G], s2[P]
   const std::int64_t nacc = 5 + 2 * std::int64_t{G} + P;
   std::vector<double> acc(static_cast<std::size_t>(nacc * k), 0.0);
+  // z holds zh of the block's rows (first order), or z itself (second order: the S2 sums
+  // are not shift-invariant, and nearly every row enters them)
   std::vector<double> z(static_cast<std::size_t>(step));
   for (std::int64_t t = 0; t < o.n; ++t) {
     const double* blk = y + static_cast<std::int64_t>(idx(t)) * step * k;
     for (int c = 0; c < k; ++c) {
-      for (std::int64_t r = 0; r < step; ++r) z[static_cast<std::size_t>(r)] = (blk[r * k + c] - mean[c]) * inv_sd[c];
+      const Centre tc = ctr[c];
+      if constexpr (SO) {
+        for (std::int64_t r = 0; r < step; ++r) z[static_cast<std::size_t>(r)] = tc(blk[r * k + c]) - tc.lo;
+      } else {
+        for (std::int64_t r = 0; r < step; ++r) z[static_cast<std::size_t>(r)] = tc(blk[r * k + c]);
+      }
+      const double lo = SO ? 0.0 : tc.lo;  // still to subtract from z
       double* a = acc.data() + c * nacc;
-      const double fa = z[0], fb = z[static_cast<std::size_t>(step - 1)];
-      a[0] += fa;
-      a[1] += fb;
-      a[2] += fa * fa;
-      a[3] += fb * fb;
+      const double ha = z[0], hb = z[static_cast<std::size_t>(step - 1)];
+      const double fa = ha - lo, fb = hb - lo;
+      const double ua = ha - tc.shift, ub = hb - tc.shift;
+      a[0] += ua;
+      a[1] += ub;
+      a[2] += ua * ua;
+      a[3] += ub * ub;
       a[4] += fa * fb;
       double* s1 = a + 5;
       double* st = s1 + G;
       for (int g = 0; g < G; ++g) {
-        const double fab = z[static_cast<std::size_t>(1 + g)];
-        s1[g] += fb * (fab - fa);
-        const double dlt = fa - fab;
+        const double dlt = ha - z[static_cast<std::size_t>(1 + g)];  // f(A) - f(AB_g)
+        s1[g] -= fb * dlt;
         st[g] += dlt * dlt;
       }
-      if (o.second_order) {
+      if constexpr (SO) {
         double* s2 = st + G;
         std::int64_t p = 0;
         for (int g = 0; g < G; ++g) {
@@ -362,7 +438,7 @@ void estimate_pass(const EstimateOptions& o, const double* y, const double* mean
       e[g] = ok ? a[5 + g] / n / var : nan;
       e[G + g] = ok ? 0.5 * a[5 + G + g] / n / var : nan;
     }
-    if (o.second_order) {
+    if constexpr (SO) {
       std::int64_t p = 0;
       for (int g = 0; g < G; ++g) {
         for (int h = g + 1; h < G; ++h, ++p) {
@@ -373,12 +449,23 @@ void estimate_pass(const EstimateOptions& o, const double* y, const double* mean
   }
 }
 
+template <class Index>
+void estimate_pass(const EstimateOptions& o, const double* y, const Centre* ctr, Index idx, double* est) {
+  if (o.second_order) {
+    estimate_pass_impl<true>(o, y, ctr, idx, est);
+  } else {
+    estimate_pass_impl<false>(o, y, ctr, idx, est);
+  }
+}
+
 }  // namespace detail
 
 // Point estimates of every replicate (est: replicates x k x estimates_per_output) and, when
 // n_boot > 0 (only with one replicate), bootstrap estimates (boot: n_boot x k x ...), resample
 // b drawn from the Philox stream (key, first + b). Y has n * replicates * rows_per_block rows of
-// k outputs. Centring and scaling use each replicate's own mean and standard deviation.
+// k outputs. Each replicate is read through its own affine map (detail::Centre: centred on its
+// mean over all rows, scaled by powers of two); bootstrap resamples use the map of the whole
+// design, as SALib (which centres and scales Y once, before resampling).
 inline void estimate(const EstimateOptions& o, const double* y, double* est, std::int64_t n_boot, double* boot,
                      std::uint64_t key, std::uint64_t first, int num_threads) {
   if (o.num_groups < 1) throw std::invalid_argument("num_groups must be >= 1");
@@ -392,37 +479,24 @@ inline void estimate(const EstimateOptions& o, const double* y, double* est, std
   const std::int64_t step = o.second_order ? 2 * std::int64_t{o.num_groups} + 2 : std::int64_t{o.num_groups} + 2;
   const std::int64_t rows = o.n * step;
   const std::int64_t ne = estimates_per_output(o);
-  // Mean and 1/sd (ddof 0) of every (replicate, output), two passes, in row order.
-  std::vector<double> mean(static_cast<std::size_t>(o.replicates * k)), inv_sd(mean.size());
+  std::vector<detail::Centre> ctr(static_cast<std::size_t>(o.replicates * k));
   parallel_for(o.replicates * k, num_threads, [&](std::int64_t rc) {
     const std::int64_t r = rc / k;
-    const std::int64_t c = rc % k;
-    const double* yr = y + r * rows * k;
-    double s = 0.0;
-    for (std::int64_t i = 0; i < rows; ++i) s += yr[i * k + c];
-    const double m = s / static_cast<double>(rows);
-    double ss = 0.0;
-    for (std::int64_t i = 0; i < rows; ++i) {
-      const double dlt = yr[i * k + c] - m;
-      ss += dlt * dlt;
-    }
-    const double sd = std::sqrt(ss / static_cast<double>(rows));
-    mean[static_cast<std::size_t>(rc)] = m;
-    inv_sd[static_cast<std::size_t>(rc)] = sd > 0.0 ? 1.0 / sd : 1.0;
+    const int c = static_cast<int>(rc % k);
+    ctr[static_cast<std::size_t>(rc)] = detail::centre_of(y + r * rows * k, rows, step, k, c);
   });
   const rng::Key kk = rng::split_key(key);
   const std::int64_t items = o.replicates + n_boot;
   parallel_for(items, num_threads, [&](std::int64_t it) {
     if (it < o.replicates) {
-      detail::estimate_pass(o, y + it * rows * k, mean.data() + it * k, inv_sd.data() + it * k,
-                            [](std::int64_t t) { return t; }, est + it * k * ne);
+      detail::estimate_pass(o, y + it * rows * k, ctr.data() + it * k, [](std::int64_t t) { return t; }, est + it * k * ne);
     } else {
       const std::int64_t b = it - o.replicates;
       std::vector<std::uint32_t> idx(static_cast<std::size_t>(o.n));
       detail::IndexDraw draw(kk, first + static_cast<std::uint64_t>(b), static_cast<std::uint32_t>(o.n));
       for (auto& x : idx) x = draw.next();
-      detail::estimate_pass(o, y, mean.data(), inv_sd.data(),
-                            [&idx](std::int64_t t) { return idx[static_cast<std::size_t>(t)]; }, boot + b * k * ne);
+      detail::estimate_pass(o, y, ctr.data(), [&idx](std::int64_t t) { return idx[static_cast<std::size_t>(t)]; },
+                            boot + b * k * ne);
     }
   });
 }

@@ -122,12 +122,20 @@ def sobol_indices(
     """Estimators on one output ``Y`` (SALib's layout), optionally on resampled base blocks.
 
     ``resamples`` (B, n) of block indices gives estimates of shape (B, G) (and (B, G, G));
-    otherwise (G,). Y is first centred and scaled over all rows (as SALib does).
+    otherwise (G,). Y is first centred and scaled over all rows (as SALib does), after an exact
+    power-of-two scaling that brings max|Y| to [1, 2) (so sums of squares neither overflow nor
+    underflow), on a two-pass mean (accurate behind a large offset).
     """
     G = num_groups
     step = 2 * G + 2 if second_order else G + 2
     y = np.asarray(Y, dtype=float)
-    y = (y - y.mean()) / y.std()
+    amax = np.abs(y).max()
+    if amax > 0:
+        y = np.ldexp(y, -int(np.frexp(amax)[1]) + 1)
+    m = y.mean()
+    y = y - m
+    y = y - y.mean()
+    y = y / y.std()
     blocks = y.reshape(-1, step)
     idx = np.arange(blocks.shape[0])[None] if resamples is None else np.asarray(resamples)
     b = blocks[idx]  # (B, n, step)
