@@ -471,8 +471,11 @@ def clipping_study(
         fl = res.final_loss.reshape(n, seeds)
         div = res.diverged.reshape(n, seeds)
         score = np.where(div.any(axis=1), np.inf, np.where(div, 0.0, fl).mean(axis=1))
-        with np.errstate(invalid="ignore"):  # a cell with a diverged seed has no SE
-            sem = np.where(div.any(axis=1), np.nan, np.where(div, 0.0, fl).std(axis=1, ddof=1) / np.sqrt(seeds))
+        kept = np.where(div, 0.0, fl)
+        scale = np.max(np.abs(kept), axis=1)  # the SD of losses near the float64 range must not overflow
+        scale[scale == 0] = 1.0
+        sd = (kept / scale[:, None]).std(axis=1, ddof=1) * scale
+        sem = np.where(div.any(axis=1), np.nan, sd / np.sqrt(seeds))  # a cell with a diverged seed has no SE
         return {"score": score, "score_sem": sem, "diverged_fraction": div.mean(axis=1),
                 "mean_effective_lr": res.mean_effective_lr.reshape(n, seeds).mean(axis=1)}  # fmt: skip
 
