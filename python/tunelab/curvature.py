@@ -324,16 +324,17 @@ def stability_bound(A: Any, **kwargs: Any) -> Any:
 
     Notes
     -----
-    Two solves with the same options: ``λ_max`` of ``A``, then the top algebraic eigenvalue of
-    ``−A``, whose negative ``θ_min`` is a Rayleigh quotient (power) or Ritz value (Lanczos) of
-    ``A`` and hence an upper bound on ``λ_min`` (Courant–Fischer): ``θ_min < 0`` proves a
-    negative eigenvalue. ``A`` is refused when ``θ_min < −tol·λ_max``: eigenvalues are resolved
+    Two solves: ``λ_max`` of ``A`` with the options given, then the top algebraic eigenvalue of
+    ``−A`` by Lanczos (whatever ``method`` is: power iteration converges far too slowly on a
+    clustered bottom of the spectrum, as a Gram matrix's or a Hessian's is; the Lanczos basis
+    costs ``8·n·k`` bytes for ``k ≤ min(max_iter, n)`` steps). Its negative ``θ_min`` is a Ritz
+    value of ``A`` and hence an upper bound on ``λ_min`` (Courant–Fischer): ``θ_min < 0``
+    proves a negative eigenvalue. ``A`` is refused when ``θ_min < −tol·λ_max``: eigenvalues are resolved
     only to ``tol·‖A‖``, the rounding of a computed Rayleigh quotient is about ``n·ε·‖A‖``, and
     along an eigenvalue in ``[−tol·λ_max, 0)`` GD at ``α < 2/λ_max`` grows by at most
     ``(1 + 2·tol)`` per step, so a positive semi-definite matrix with rounding noise is accepted.
-    Both solves must converge (an unconverged bottom could hide a negative eigenvalue); power
-    iteration converges slowly on a clustered bottom of the spectrum, where ``method="lanczos"``
-    is much faster.
+    Both solves must converge (an unconverged bottom could hide a negative eigenvalue); Lanczos
+    always does within ``max_iter >= n`` steps (the Krylov space is then exhausted).
     """
     if "which" in kwargs:
         raise TypeError("which is fixed to 'LA' by stability_bound")
@@ -353,7 +354,7 @@ def stability_bound(A: Any, **kwargs: Any) -> Any:
         negated: Any = _Negated(A)
     else:
         negated = np.negative(_square(A, "A"))  # exact; A was validated by the first solve
-    bottom = top_eigenvalue(negated, **kwargs)
+    bottom = top_eigenvalue(negated, **{**kwargs, "method": "lanczos"})
     theta_min = -np.asarray(bottom.value, dtype=float)  # >= lambda_min(A)
     negative = theta_min < -float(tol) * value
     if np.any(negative):
@@ -366,7 +367,10 @@ def stability_bound(A: Any, **kwargs: Any) -> Any:
             f"exists; damp it (A + c*I with c > {-lo:.3g}) or project out the negative directions"
         )
     if not np.all(bottom.converged):
-        raise ValueError(f"the bottom of A's spectrum (the check for negative eigenvalues) {unconverged}")
+        raise ValueError(
+            f"the bottom of A's spectrum (the check for negative eigenvalues, by Lanczos) did not converge "
+            f"within max_iter={max_iter} at tol={tol}; raise max_iter (>= n always converges) or tol"
+        )
     with np.errstate(over="ignore", divide="ignore"):
         bound = 2.0 / value
     if not np.all(np.isfinite(bound)):
