@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tunelab
@@ -256,7 +256,7 @@ def test_callable_exception_propagates():
 
 # ---------------------------------------------------------------------------------------------
 def test_stability_bound():
-    a = sym_with_spectrum([4.0, 1.0, -0.5], seed=0)
+    a = sym_with_spectrum([4.0, 1.0, 0.5], seed=0)
     np.testing.assert_allclose(tunelab.stability_bound(a, rng=0), 0.5, rtol=1e-8)
     np.testing.assert_allclose(tunelab.stability_bound(a, rng=0), ref.stability_bound(a), rtol=1e-8)
     stack = np.stack([a, 2 * a])
@@ -461,3 +461,256 @@ def test_stack_refusals_after_the_fused_check():
     big[1, 0, 1] = 1.0
     with pytest.raises(ValueError, match=r"A\[1\] must be symmetric"):
         tunelab.top_eigenvalue(big)
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 10, items 1, 2, 5: scale invariance, entries >= 2^1023, indefinite matrices.
+EPS = np.finfo(np.float64).eps
+FMAX = np.finfo(np.float64).max
+TINY = np.finfo(np.float64).tiny  # smallest normal, 2^-1022
+
+
+def _issue_m():
+    """M of the issue: eigenvalues {-1, 0.5, 2, 7}."""
+    return sym_with_spectrum([-1.0, 0.5, 2.0, 7.0], seed=3)
+
+
+def _exact_scale_range(a):
+    """The k for which 2^k A is exact: no nonzero entry becomes subnormal, none overflows."""
+    nz = np.abs(a[a != 0])
+    lo = -1022 - int(np.frexp(nz.min())[1]) + 1
+    hi = 1023 - int(np.frexp(nz.max())[1])
+    return lo, hi
+
+
+def _top_exact(a):
+    """λ_max of the stored matrix a from eigvalsh on 2^-e a (exact scaling, e the exponent of
+    max|a|), scaled back with ldexp (inf where λ_max is beyond float64)."""
+    e = int(np.frexp(np.abs(a).max())[1])
+    with np.errstate(over="ignore"):
+        return np.ldexp(np.linalg.eigvalsh(np.ldexp(a, -e))[-1], e), np.ldexp(np.abs(np.linalg.eigvalsh(np.ldexp(a, -e))).max(), e)
+
+
+@pytest.mark.parametrize("method", ["power", "lanczos"])
+def test_issue10_stacks_and_callables_are_scale_invariant(method):
+    """The issue's examples: a stack mixing 1e170·I with M, or I with 1e-170·M, and the callable
+    v ↦ (1e-170·M)v all give M's λ_max = 7 (times the scale), converged. Tolerance: a converged
+    Rayleigh quotient lies within its residual (≤ tol·‖A‖ = 7e-8) of an eigenvalue; 1e-7 relative."""
+    m = _issue_m()
+    r = tunelab.top_eigenvalue(np.stack([1e170 * np.eye(4), m]), method=method, rng=0)
+    assert r.converged.all()
+    np.testing.assert_allclose(r.value, [1e170, 7.0], rtol=1e-7)
+    r = tunelab.top_eigenvalue(np.stack([np.eye(4), 1e-170 * m]), method=method, rng=0)
+    assert r.converged.all()
+    np.testing.assert_allclose(r.value, [1.0, 7e-170], rtol=1e-7)
+    r = tunelab.top_eigenvalue(lambda v: (1e-170 * m) @ v, n=4, method=method, rng=0)
+    assert r.converged and r.n_iter > 2 and r.value == pytest.approx(7e-170, rel=1e-7)
+    assert 0 < r.residual <= 1e-8 * 7e-170 * 1.01 or r.residual == 0.0
+    for s in (1e-150, 1e150):  # Lanczos at 1e±150 broke the stack's bit-identity
+        st_ = np.stack([np.eye(4), s * m, m])
+        got = tunelab.top_eigenvalue(st_, method=method, rng=1)
+        for i in range(3):
+            one = tunelab.top_eigenvalue(st_[i], method=method, rng=1)
+            assert got.value[i] == one.value and got.residual[i] == one.residual
+            np.testing.assert_array_equal(got.vector[i], one.vector)
+
+
+@st.composite
+def _scaled_pair(draw, max_n=12):
+    """(M, k): a gapped symmetric M and a power of two k in [-1000, 1000], clipped to the range in
+    which 2^k M is exact (no entry subnormal or overflowing: what bitwise scaling needs)."""
+    m = draw(gapped(max_n=max_n))
+    lo, hi = _exact_scale_range(m)
+    return m, int(np.clip(draw(st.integers(-1000, 1000)), lo, hi))
+
+
+@settings(max_examples=60)
+@given(pair=_scaled_pair(), method=st.sampled_from(["power", "lanczos"]), which=st.sampled_from(["LA", "LM"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_top_eigenvalue_commutes_with_powers_of_two(pair, method, which, seed):
+    """Every matrix is solved at its own scale (2^-e A, exact), so 2^k M gives exactly 2^k times
+    the value and residual of M, and the same vector and matvec count: bitwise, no tolerance."""
+    m, k = pair
+    a = np.ldexp(m, k)
+    base = tunelab.top_eigenvalue(m, method=method, which=which, rng=seed)
+    got = tunelab.top_eigenvalue(a, method=method, which=which, rng=seed)
+    assert got.value == np.ldexp(base.value, k) and got.residual == np.ldexp(base.residual, k)
+    np.testing.assert_array_equal(got.vector, base.vector)
+    assert (got.n_iter, got.converged) == (base.n_iter, base.converged)
+
+
+@settings(max_examples=40)
+@given(mats=st.lists(gapped(max_n=6), min_size=2, max_size=4), ks=st.lists(st.integers(-1000, 1000), min_size=4,
+       max_size=4), n=st.integers(2, 6), method=st.sampled_from(["power", "lanczos"]), seed=st.integers(0, 2**16))
+def test_stacks_mixing_scales_match_each_matrix_alone(mats, ks, n, method, seed):
+    """A stack whose matrices have scales anywhere in float64 (2^k, k in [-1000, 1000], clipped to
+    what keeps each exact): each result is bit-identical to that matrix alone (the docstring's
+    promise), and λ_max agrees with eigvalsh within its residual + 8n·ε·‖A‖ (a converged Rayleigh
+    quotient is within its residual of an eigenvalue; 8n·ε bounds the rounding of both)."""
+    mats = [sym_with_spectrum(np.linalg.eigvalsh(x)[-n:] if x.shape[0] >= n else
+                              np.r_[np.linalg.eigvalsh(x), np.zeros(n - x.shape[0])], seed + i)
+            for i, x in enumerate(mats)]
+    scaled = [np.ldexp(x, int(np.clip(k, *_exact_scale_range(x)))) for x, k in zip(mats, ks)]
+    stack = np.stack(scaled)
+    got = tunelab.top_eigenvalue(stack, method=method, rng=seed)
+    for i, a in enumerate(scaled):
+        one = tunelab.top_eigenvalue(a, method=method, rng=seed)
+        assert got.value[i] == one.value and got.residual[i] == one.residual and got.n_iter[i] == one.n_iter
+        np.testing.assert_array_equal(got.vector[i], one.vector)
+        assert np.isfinite(got.value[i]) and np.isfinite(got.residual[i])
+
+
+@settings(max_examples=40)
+@given(m=gapped(max_n=10), k=st.integers(-1000, 1000), method=st.sampled_from(["power", "lanczos"]),
+       seed=st.integers(0, 2**16))
+def test_callables_do_not_depend_on_the_operators_scale(m, k, method, seed):
+    """v ↦ (2^k M)v over the float64 range (k clipped so that 2^k M is exact): converged, and the
+    value within residual + 8n·ε·‖A‖ of eigvalsh (the bound of a Rayleigh quotient / Ritz value
+    with its residual; 8n·ε the rounding of the products and of eigvalsh). Tolerances are all
+    relative: a residual that under- or overflows would stop at once or never."""
+    a = np.ldexp(m, int(np.clip(k, *_exact_scale_range(m))))
+    lam, norm = _top_exact(a)
+    r = tunelab.top_eigenvalue(lambda v: a @ v, n=a.shape[0], method=method, rng=seed)
+    assert r.converged and np.isfinite(r.residual)
+    assert r.residual <= 2 * 1e-8 * norm * (1 + 1e-6)  # tol · ‖A − σI‖̂ ≤ tol · 2‖A‖ (shifted run)
+    assert abs(r.value - lam) <= r.residual + 8 * a.shape[0] * EPS * norm
+
+
+# ---- item 2: entries >= 2^1023 ----------------------------------------------------------------
+@pytest.mark.parametrize("method", ["power", "lanczos"])
+def test_issue10_entries_beyond_2_to_1023(method):
+    """np.diag([1e308, 1]) (and 1e200): top_eigenvalue, stacks, callables, stability_bound and
+    hutchinson_trace give the answer (eigvalsh's 1e308; the bound 2e-308; the trace, variance 0),
+    exactly where the Rayleigh quotient of a diagonal matrix is dominated by its top entry (the
+    scaling is by powers of two, so exact)."""
+    a = np.diag([1e308, 1.0])
+    assert tunelab.top_eigenvalue(a, method=method, rng=0).value == 1e308
+    # (the Rayleigh quotient of I at a rounded unit vector is 1 within 2ε)
+    np.testing.assert_allclose(tunelab.top_eigenvalue(np.stack([a, np.eye(2)]), method=method, rng=0).value,
+                               [1e308, 1.0], rtol=4 * EPS)
+    assert tunelab.top_eigenvalue(lambda v: a @ v, n=2, method=method, rng=0).value == 1e308
+    assert tunelab.stability_bound(a, method=method, rng=0) == 2 / 1e308
+    for big in (1e308, 1e200):
+        h = tunelab.hutchinson_trace(np.diag([big, 1.0]), 64, rng=0)
+        assert (h.estimate, h.stderr, h.variance) == (big + 1.0, 0.0, 0.0)
+    # beyond the range: the error says what overflowed
+    with pytest.raises(ValueError, match=r"eigenvalue found for A is beyond the float64 range"):
+        tunelab.top_eigenvalue(np.full((2, 2), 1e308), method=method)
+    with pytest.raises(ValueError, match=r"A\[1\] is beyond the float64 range"):
+        tunelab.top_eigenvalue(np.stack([np.eye(2), np.full((2, 2), 1e308)]), method=method)
+    with pytest.raises(ValueError, match=r"trace estimate of A is about 2.00e\+308"):
+        tunelab.hutchinson_trace(np.diag([1e308, 1e308]), 64, rng=0)
+    with pytest.raises(ValueError, match=r"probe variance of A is about 4.\d\de\+400"):
+        tunelab.hutchinson_trace(np.array([[0.0, 1e200], [1e200, 0.0]]), 64, rng=0)
+    with pytest.raises(ValueError, match=r"2/lambda_max is beyond the float64 range"):
+        tunelab.stability_bound(np.diag([1e-309, 5e-310]), method=method)
+
+
+@settings(max_examples=60)
+@given(m=gapped(max_n=8), k=st.integers(-1074, 1100), method=st.sampled_from(["power", "lanczos"]),
+       seed=st.integers(0, 2**16))
+def test_any_finite_matrix_gets_its_eigenvalue_or_a_true_overflow_error(m, k, method, seed):
+    """2^k M for k over the whole float64 range (clipped only so that the entries stay finite):
+    λ_max within residual + 8n·ε·‖A‖ of eigvalsh (computed on 2^-e A, exact), or, exactly when
+    that λ_max is beyond float64 (up to the same relative tolerance), the overflow error."""
+    k = min(k, 1023 - int(np.frexp(np.abs(m).max())[1]))
+    a = np.ldexp(m, k)
+    if not np.abs(a).max() > 0:
+        return  # every entry underflowed: the zero matrix (tested elsewhere)
+    lam, norm = _top_exact(a)
+    rtol = 1e-8 + 8 * a.shape[0] * EPS
+    if not np.isfinite(lam) or abs(lam) > FMAX * (1 - 2 * rtol):
+        try:
+            r = tunelab.top_eigenvalue(a, method=method, rng=seed)
+        except ValueError as exc:
+            assert "beyond the float64 range" in str(exc)
+            return
+        assert abs(lam) > FMAX * (1 - 2 * rtol)  # borderline: an answer is fine, if finite
+        assert np.isfinite(r.value)
+        return
+    r = tunelab.top_eigenvalue(a, method=method, rng=seed)
+    assert r.converged
+    tiny = 8 * a.shape[0] * TINY / EPS  # subnormal entries of a carry absolute error ~2^-1074 each
+    assert abs(r.value - lam) <= r.residual + 8 * a.shape[0] * EPS * norm + tiny
+
+
+@settings(max_examples=40)
+@given(m=gapped(max_n=8), k=st.integers(-1000, 1000), seed=st.integers(0, 2**16))
+def test_hutchinson_commutes_with_powers_of_two(m, k, seed):
+    """hutchinson_trace(2^k M) is (2^k, 2^k, 4^k) times (estimate, stderr, variance) of M, bitwise,
+    over the whole range (k clipped so that 2^k M is exact, and its results representable): z'Az
+    and the merged moments are sums and products, which commute with exact scaling."""
+    lo, hi = _exact_scale_range(m)
+    k = int(np.clip(k, lo, min(hi, 480)))  # 4^k · variance must stay below 2^1024
+    base = tunelab.hutchinson_trace(m, 128, rng=seed)
+    if base.variance > 0:
+        k = min(k, (1020 - int(np.frexp(base.variance)[1])) // 2)
+        k = max(k, (-1020 - int(np.frexp(base.variance)[1])) // 2 + 1)
+    got = tunelab.hutchinson_trace(np.ldexp(m, k), 128, rng=seed)
+    assert got.estimate == np.ldexp(base.estimate, k) and got.stderr == np.ldexp(base.stderr, k)
+    assert got.variance == np.ldexp(base.variance, 2 * k)
+
+
+# ---- item 5: indefinite matrices --------------------------------------------------------------
+@pytest.mark.parametrize("method", ["power", "lanczos"])
+def test_issue10_stability_bound_refuses_indefinite(method):
+    """diag([0.5, -3]): GD diverges at every rate along e_2, so the bound is refused, naming A
+    (or A[i] of a stack, or the callable) and the negative eigenvalue found."""
+    a = np.diag([0.5, -3.0])
+    with pytest.raises(ValueError, match=r"^A has a negative eigenvalue \(lambda_min <= -3;"):
+        tunelab.stability_bound(a, method=method, rng=0)
+    with pytest.raises(ValueError, match=r"^A\[1\] has a negative eigenvalue \(lambda_min <= -3;"):
+        tunelab.stability_bound(np.stack([np.eye(2), a, a]), method=method, rng=0)
+    with pytest.raises(ValueError, match=r"^A has a negative eigenvalue \(lambda_min <= -3;"):
+        tunelab.stability_bound(lambda v: a @ v, n=2, method=method, rng=0)
+    # GD at half the old answer (4.0 / 2) does diverge: the refusal is right
+    assert tunelab.gd_quadratic(a, np.ones(2), [2.0], 50)[0, -1] < -1e80
+    # positive semi-definite with exact zeros and rounding noise (λ_min ~ ±1e-17): accepted
+    psd = sym_with_spectrum([1.0, 0.3, 0.0, 0.0], seed=2)
+    assert tunelab.stability_bound(psd, method=method, rng=0) == pytest.approx(2.0, rel=1e-7)
+
+
+@st.composite
+def _spectrum(draw, negative):
+    """(eigs, k): n <= 8 eigenvalues with λ_max = 1 and, if negative, one in [-4, -1e-6];
+    the rest in [0, 1] (gapped at the bottom for power iteration); scaled by 2^k."""
+    n = draw(st.integers(2, 8))
+    rest = draw(st.lists(st.floats(0.2, 0.9), min_size=n - 2, max_size=n - 2))
+    low = -10.0 ** draw(st.floats(-6, np.log10(4.0))) if negative else draw(st.sampled_from([0.0, 0.05]))
+    return np.array([1.0, low, *rest]), draw(st.integers(-1000, 1000))
+
+
+@settings(max_examples=50)
+@given(spec=_spectrum(negative=True), method=st.sampled_from(["power", "lanczos"]), seed=st.integers(0, 2**16),
+       form=st.sampled_from(["dense", "stack", "callable"]))
+def test_stability_bound_refuses_every_negative_eigenvalue(spec, method, seed, form):
+    """Any eigenvalue below -1e-6·λ_max (far beyond the -tol·λ_max = -1e-8·λ_max accepted as
+    rounding), at any scale 2^k, for dense, stacks and callables: the refusal names it (the bottom
+    is found by Lanczos, which for n <= 8 exhausts the Krylov space, so it always converges)."""
+    eigs, k = spec
+    m = sym_with_spectrum(eigs, seed)
+    a = np.ldexp(m, int(np.clip(k, *_exact_scale_range(m))))
+    arg = {"dense": a, "stack": np.stack([np.eye(a.shape[0]), a]), "callable": lambda v: a @ v}[form]
+    kw = {"n": a.shape[0]} if form == "callable" else {}
+    with pytest.raises(ValueError, match=r"has a negative eigenvalue \(lambda_min <= -"):
+        tunelab.stability_bound(arg, method=method, rng=seed, max_iter=5000, **kw)
+
+
+@settings(max_examples=50)
+@given(spec=_spectrum(negative=False), method=st.sampled_from(["power", "lanczos"]), seed=st.integers(0, 2**16))
+def test_stability_bound_accepts_semi_definite_at_any_scale(spec, method, seed):
+    """Positive semi-definite spectra (λ_min = 0 or 0.05) at any scale 2^k: 2/λ_max within
+    (residual + 8n·ε·λ_max)/λ_max relative (the Rayleigh quotient's bound) plus one rounding."""
+    eigs, k = spec
+    m = sym_with_spectrum(eigs, seed)
+    k = int(np.clip(k, *_exact_scale_range(m)))
+    a = np.ldexp(m, k)
+    lam, _ = _top_exact(a)
+    with np.errstate(over="ignore"):
+        expect = 2.0 / lam
+    if not np.isfinite(expect):
+        return  # 2/λ_max beyond float64: refused, tested above
+    got = tunelab.stability_bound(a, method=method, rng=seed, max_iter=5000)
+    res = tunelab.top_eigenvalue(a, method=method, rng=seed, max_iter=5000)
+    assert got == pytest.approx(expect, rel=(res.residual + 8 * a.shape[0] * EPS * lam) / lam + 2 * EPS)

@@ -33,8 +33,8 @@ py::tuple top_eigen_dense(in_array<double> A, int method, int which, int reorth,
   cv::EigenOut e;
   {
     py::gil_scoped_release release;
-    cv::require_symmetric("A", pa, n, sym_tol);
-    e = cv::top_eigen_dense(pa, n, o, key, num_threads, pv);
+    const cv::MatrixCheck c = cv::require_symmetric("A", pa, n, sym_tol);
+    e = cv::top_eigen_dense(pa, n, o, key, num_threads, pv, c.max_abs);
   }
   return py::make_tuple(e.value, vec, e.n_iter, e.converged, e.residual);
 }
@@ -80,7 +80,7 @@ py::tuple top_eigen_callable(py::function matvec, std::int64_t n, int method, in
       throw std::invalid_argument("A (the matvec callable) must return a float array of shape (n,)");
     std::memcpy(y, ya.data(), bytes);
   };
-  const cv::EigenOut e = cv::top_eigen(mv, n, key, o, vec.mutable_data());
+  const cv::EigenOut e = cv::top_eigen_scaled(mv, n, key, o, vec.mutable_data());
   return py::make_tuple(e.value, vec, e.n_iter, e.converged, e.residual);
 }
 

@@ -258,33 +258,47 @@ def top_eigenvalue(
         value, vec, it, conv, res = _core.top_eigen_callable(
             _CheckedMatVec(A, n, "A"), n, m_, w_, r_, tol, max_iter, key
         )
+        _check_representable(value, "A")
         return EigenResult(float(value), vec, int(it), bool(conv), float(res))
     arr = _square(A, "A")
     if n is not None and check_int("n", n, minimum=1) != arr.shape[-1]:
         raise ValueError(f"n must match A's size {arr.shape[-1]}; got {n}")
     key = kernel_key(rng)
-    arr, scale = _rescaled(arr)
     if arr.ndim == 2:
         value, vec, it, conv, res = _core.top_eigen_dense(arr, m_, w_, r_, tol, max_iter, key, threads, SYM_TOL)
-        return EigenResult(float(value) * scale, vec, int(it), bool(conv), float(res) * scale)
+        _check_representable(value, "A")
+        return EigenResult(float(value), vec, int(it), bool(conv), float(res))
     value, vec, it, conv, res = _core.top_eigen_stack(arr, m_, w_, r_, tol, max_iter, key, threads, SYM_TOL)
-    return EigenResult(value * scale, vec, it, conv, res * scale)
+    _check_representable(value, "A")
+    return EigenResult(value, vec, it, conv, res)
 
 
-#: Matrices whose largest entry lies outside [2^-400, 2^400] are scaled by a power of two (exact)
-#: before a solve: sums of squares of their products would over- or underflow (an infinite
-#: residual, or a residual of 0 that stops the iteration at once with a wrong eigenvalue).
+def _check_representable(value: Any, name: str) -> None:
+    """Refuse an eigenvalue beyond float64 (the kernel solves on ``2^-e A`` and returns
+    ``2^e θ``, which is ``±inf`` only when ``|θ|`` itself exceeds ``1.8e308``)."""
+    bad = np.flatnonzero(np.isinf(np.atleast_1d(value)))
+    if bad.size:
+        where = name if np.ndim(value) == 0 else f"{name}[{int(bad[0])}]"
+        raise ValueError(
+            f"the eigenvalue found for {where} is beyond the float64 range (|lambda| > "
+            f"{np.finfo(np.float64).max:.4g}); rescale {name} (e.g. by 2**-k) and scale the eigenvalue back"
+        )
+
+
+#: hutchinson_trace scales a matrix whose largest entry lies outside [2^-400, 2^400] by a power
+#: of two (exact): the probe values z'Az (up to n² max|A|) and their squares would over- or
+#: underflow. The moments are scaled back with ldexp (never by forming 2^e itself).
 _SAFE_EXP = 400
 
 
-def _rescaled(arr: np.ndarray) -> tuple[np.ndarray, float]:
+def _rescaled(arr: np.ndarray) -> tuple[np.ndarray, int]:
     big = max(float(arr.max()), -float(arr.min())) if arr.size else 0.0  # no |A| copy
     if big == 0.0 or not np.isfinite(big):
-        return arr, 1.0  # zero matrices need no scaling; non-finite ones are refused by the kernel
+        return arr, 0  # zero matrices need no scaling; non-finite ones are refused before
     e = math.frexp(big)[1]
     if -_SAFE_EXP <= e <= _SAFE_EXP:
-        return arr, 1.0
-    return np.ldexp(arr, -e), math.ldexp(1.0, e)
+        return arr, 0
+    return np.ldexp(arr, -e), e
 
 
 def stability_bound(A: Any, **kwargs: Any) -> Any:
@@ -292,13 +306,14 @@ def stability_bound(A: Any, **kwargs: Any) -> Any:
 
     GD is ``x ← (I − αA)x``, which contracts every eigendirection iff ``|1 − αλᵢ| < 1``, i.e.
     (for positive semi-definite ``A``) iff ``α < 2/λ_max``. Along an eigenvector of a negative
-    eigenvalue GD diverges at every rate, and with ``λ_max ≤ 0`` there is no positive bound:
-    both are refused.
+    eigenvalue GD diverges at every rate (``|1 − αλ| > 1`` for all ``α > 0``), and with
+    ``λ_max ≤ 0`` there is no positive bound: both are refused with a ``ValueError`` that names
+    the matrix and the eigenvalue found.
 
     Parameters
     ----------
     A : array_like (n, n) or (m, n, n), or callable
-        As in :func:`top_eigenvalue` (a stack gives an array of bounds).
+        As in :func:`top_eigenvalue` (a stack gives an array of bounds; each matrix is checked).
     **kwargs
         Passed to :func:`top_eigenvalue` (``n``, ``method``, ``tol``, ``max_iter``, ``rng``, ...;
         ``which`` is fixed to ``"LA"``).
@@ -306,22 +321,74 @@ def stability_bound(A: Any, **kwargs: Any) -> Any:
     Returns
     -------
     float or ndarray (m,)
+
+    Notes
+    -----
+    Two solves: ``λ_max`` of ``A`` with the options given, then the top algebraic eigenvalue of
+    ``−A`` by Lanczos (whatever ``method`` is: power iteration converges far too slowly on a
+    clustered bottom of the spectrum, as a Gram matrix's or a Hessian's is; the Lanczos basis
+    costs ``8·n·k`` bytes for ``k ≤ min(max_iter, n)`` steps). Its negative ``θ_min`` is a Ritz
+    value of ``A`` and hence an upper bound on ``λ_min`` (Courant–Fischer): ``θ_min < 0``
+    proves a negative eigenvalue. ``A`` is refused when ``θ_min < −tol·λ_max``: eigenvalues are resolved
+    only to ``tol·‖A‖``, the rounding of a computed Rayleigh quotient is about ``n·ε·‖A‖``, and
+    along an eigenvalue in ``[−tol·λ_max, 0)`` GD at ``α < 2/λ_max`` grows by at most
+    ``(1 + 2·tol)`` per step, so a positive semi-definite matrix with rounding noise is accepted.
+    Both solves must converge (an unconverged bottom could hide a negative eigenvalue); Lanczos
+    always does within ``max_iter >= n`` steps (the Krylov space is then exhausted).
     """
     if "which" in kwargs:
         raise TypeError("which is fixed to 'LA' by stability_bound")
+    max_iter, tol = kwargs.get("max_iter", 1000), kwargs.get("tol", 1e-8)
+    unconverged = (
+        f"did not converge within max_iter={max_iter} at tol={tol}; raise max_iter or tol, or use method='lanczos'"
+    )
     res = top_eigenvalue(A, **kwargs)
     value = np.asarray(res.value, dtype=float)
     if not np.all(res.converged):
-        raise ValueError(
-            f"top_eigenvalue did not converge within max_iter={kwargs.get('max_iter', 1000)} at "
-            f"tol={kwargs.get('tol', 1e-8)}; raise max_iter or tol, or use method='lanczos'"
-        )
+        raise ValueError(f"top_eigenvalue {unconverged}")
     if np.any(value <= 0):
         raise ValueError(
             f"A must have a positive top eigenvalue for a stability bound; got lambda_max = {value.min():.6g} <= 0"
         )
-    bound = 2.0 / value
+    if callable(A) and not isinstance(A, np.ndarray):
+        negated: Any = _Negated(A)
+    else:
+        negated = np.negative(_square(A, "A"))  # exact; A was validated by the first solve
+    bottom = top_eigenvalue(negated, **{**kwargs, "method": "lanczos"})
+    theta_min = -np.asarray(bottom.value, dtype=float)  # >= lambda_min(A)
+    negative = theta_min < -float(tol) * value
+    if np.any(negative):
+        i = int(np.flatnonzero(np.atleast_1d(negative))[0])
+        where = "A" if value.ndim == 0 else f"A[{i}]"
+        lo, hi = float(np.atleast_1d(theta_min)[i]), float(np.atleast_1d(value)[i])
+        raise ValueError(
+            f"{where} has a negative eigenvalue (lambda_min <= {lo:.6g}; lambda_max = {hi:.6g}): gradient descent "
+            f"on 1/2 x'Ax diverges along its eigenvector at every learning rate > 0, so no stable learning rate "
+            f"exists; damp it (A + c*I with c > {-lo:.3g}) or project out the negative directions"
+        )
+    if not np.all(bottom.converged):
+        raise ValueError(
+            f"the bottom of A's spectrum (the check for negative eigenvalues, by Lanczos) did not converge "
+            f"within max_iter={max_iter} at tol={tol}; raise max_iter (>= n always converges) or tol"
+        )
+    with np.errstate(over="ignore", divide="ignore"):
+        bound = 2.0 / value
+    if not np.all(np.isfinite(bound)):
+        raise ValueError(
+            f"the stability bound 2/lambda_max is beyond the float64 range (lambda_max = {value.min():.6g}); "
+            f"rescale A (e.g. by 2**k) and scale the bound back"
+        )
     return float(bound) if bound.ndim == 0 else bound
+
+
+class _Negated:
+    """``v ↦ −A(v)`` for a user's matvec (picklable; top_eigenvalue checks what it returns)."""
+
+    def __init__(self, fn: Callable[[np.ndarray], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.negative(np.asarray(self.fn(x), dtype=np.float64))
 
 
 def gd_quadratic(H: Any, x0: Any, lrs: Any, steps: int, *, num_threads: int | None = None) -> np.ndarray:
@@ -366,8 +433,8 @@ def gd_quadratic(H: Any, x0: Any, lrs: Any, steps: int, *, num_threads: int | No
 _GRAIN = 64
 
 
-def _dense_probes(first: int, count: int, num_threads: int, *, A: np.ndarray, key: int) -> np.ndarray:
-    return _core.hutchinson_dense(A, key, first, count, num_threads)
+def _dense_probes(first: int, count: int, num_threads: int, *, A: np.ndarray, key: int, shift: float) -> np.ndarray:
+    return _core.hutchinson_dense(A, key, first, count, num_threads) - shift
 
 
 def _callable_probes(first: int, count: int, num_threads: int, *, matvec: Any, n: int, key: int) -> np.ndarray:
@@ -422,7 +489,8 @@ def hutchinson_trace(
         count, chunking or executor.
     """
     n_samples = check_int("n_samples", n_samples, minimum=2)
-    scale = 1.0
+    ex = 0  # the dense matrix is solved as 2^-ex A (see _rescaled)
+    shift = 0.0  # the moments are accumulated on z'Az - shift (see below)
     if callable(A) and not isinstance(A, np.ndarray):
         if n is None:
             raise TypeError("n must be given when A is a matvec callable")
@@ -440,8 +508,12 @@ def hutchinson_trace(
         if max_asym > SYM_TOL * max_abs:
             raise ValueError(f"A must be symmetric: max|A - A.T| = {max_asym:.3g} exceeds {SYM_TOL} * max|A|")
         key = kernel_key(rng)
-        arr, scale = _rescaled(arr)
-        task = partial(_dense_probes, A=arr, key=key)
+        arr, ex = _rescaled(arr)
+        # Probes shifted by probe 0's value (the same bits in any chunk): identical probes, as
+        # of a diagonal A, then give a variance of exactly 0, not the rounding of their mean
+        # (which, scaled back by 4^ex, could overflow although the true variance is 0).
+        shift = float(_core.hutchinson_dense(arr, key, 0, 1, 1)[0])
+        task = partial(_dense_probes, A=arr, key=key, shift=shift)
     moments = Moments(grain=_GRAIN)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
         run_chunks(
@@ -456,9 +528,21 @@ def hutchinson_trace(
             num_threads=num_threads,
         )
     with np.errstate(over="ignore", invalid="ignore"):
-        estimate, stderr, variance = (float(moments.mean) * scale, float(moments.sem) * scale,
-                                      float(moments.var) * scale * scale)
-    if not (math.isfinite(estimate) and math.isfinite(stderr) and math.isfinite(variance)):
+        mean, sem, var = float(moments.mean) + shift, float(moments.sem), float(moments.var)
+    if not (math.isfinite(mean) and math.isfinite(sem) and math.isfinite(var)):
+        # only a callable's products can get here (a dense A is scaled so that they cannot)
         raise ValueError("A is too large: the probe values z'Az or their variance overflow float64; rescale A")
+    with np.errstate(over="ignore"):  # ldexp: exact scaling back, inf only past float64
+        estimate, stderr = float(np.ldexp(mean, ex)), float(np.ldexp(sem, ex))
+        variance = float(np.ldexp(var, 2 * ex))
+    for what, value, scaled, e in (("trace estimate", estimate, mean, ex), ("standard error", stderr, sem, ex),
+                                   ("probe variance", variance, var, 2 * ex)):
+        if not math.isfinite(value):
+            approx = math.log10(abs(scaled)) + e * math.log10(2.0)  # log10 of the true value
+            raise ValueError(
+                f"A is too large: the {what} of A is about {10 ** (approx % 1):.2f}e+{int(approx // 1)}, beyond "
+                f"the float64 range "
+                f"(1.8e308); rescale A (e.g. by 2**-k) and scale the result back"
+            )
     return HutchinsonResult(estimate=estimate, stderr=stderr, n_samples=n_samples, variance=variance)
 

@@ -41,28 +41,44 @@ TUNELAB_ALWAYS_INLINE double dot(const double* a, const double* b, std::int64_t 
   return s;
 }
 
-// ||a||_2: the plain sum of squares, rescaled only when it overflows or underflows.
-TUNELAB_ALWAYS_INLINE double norm2(const double* a, std::int64_t n) noexcept {
-  const double ss = dot(a, a, n);
-  if (ss > 1e-280 && ss < 1e280) return std::sqrt(ss);
-  double scale = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) scale = std::max(scale, std::fabs(a[i]));
-  if (scale == 0.0 || !std::isfinite(scale)) return scale;
-  double s = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double t = a[i] / scale;
-    s += t * t;
-  }
-  return scale * std::sqrt(s);
+// ---------------------------------------------------------------------------------------
+// Exact power-of-two scaling. A solve runs on 2^-e A with e the binary exponent of max|A_ij|
+// (frexp: max|2^-e A| in [0.5, 1)), or, for a matvec callable, of the first product's largest
+// entry; the value and residual are scaled back by 2^e at the end. Multiplying by a power of
+// two is exact (unless a result is subnormal), and every IEEE operation commutes with it, so a
+// solve on 2^k A performs, on the same scaled numbers, exactly the operations of the solve on
+// A: the result is 2^k times the result on A, bit for bit, and it never depends on which other
+// matrices share a stack. The exponent is clamped to [-1023, 1024] so that 2^-e is a double.
+inline int scale_exponent(double big) noexcept {
+  if (!(big > 0.0) || !std::isfinite(big)) return 0;  // zero: nothing to scale; non-finite: refused elsewhere
+  int e = 0;
+  (void)std::frexp(big, &e);
+  return std::clamp(e, -1023, 1024);
 }
 
-// ||a - c b||_2 (the residual of an eigenpair), fixed order like dot.
-TUNELAB_ALWAYS_INLINE double residual_norm(const double* a, double c, const double* b, std::int64_t n) noexcept {
+// 2^-e as a double (e in [-1023, 1024]: 2^1023 .. 2^-1024, all representable).
+inline double pow2_neg(int e) noexcept { return std::ldexp(1.0, -e); }
+
+// x[0..count) *= 2^-e.
+inline void scale_by_pow2(double* x, std::int64_t count, int e) noexcept {
+  if (e == 0) return;
+  const double f = pow2_neg(e);
+  for (std::int64_t i = 0; i < count; ++i) x[i] *= f;
+}
+
+inline double max_abs(const double* a, std::int64_t count) noexcept {
+  double big = 0.0;
+  for (std::int64_t i = 0; i < count; ++i) big = std::max(big, std::fabs(a[i]));
+  return big;
+}
+
+// sum_i (x(i) f)^2 in dot's fixed order (four chains, then the tail).
+template <class Elem>
+TUNELAB_ALWAYS_INLINE double sum_squares(Elem&& x, std::int64_t n, double f) noexcept {
   double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
   std::int64_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    const double t0 = a[i] - c * b[i], t1 = a[i + 1] - c * b[i + 1];
-    const double t2 = a[i + 2] - c * b[i + 2], t3 = a[i + 3] - c * b[i + 3];
+    const double t0 = x(i) * f, t1 = x(i + 1) * f, t2 = x(i + 2) * f, t3 = x(i + 3) * f;
     s0 += t0 * t0;
     s1 += t1 * t1;
     s2 += t2 * t2;
@@ -70,10 +86,50 @@ TUNELAB_ALWAYS_INLINE double residual_norm(const double* a, double c, const doub
   }
   double s = (s0 + s1) + (s2 + s3);
   for (; i < n; ++i) {
-    const double t = a[i] - c * b[i];
+    const double t = x(i) * f;
     s += t * t;
   }
-  return std::sqrt(s);
+  return s;
+}
+
+// sqrt(sum_i x(i)^2) given the plain sum ss: ss itself when it neither over- nor underflowed,
+// otherwise the same sum on x scaled by the power of two of its largest |x(i)| (exact, so both
+// give the same bits where both are valid), scaled back.
+template <class Elem>
+TUNELAB_ALWAYS_INLINE double safe_norm(Elem&& x, std::int64_t n, double ss) noexcept {
+  if (ss > 1e-280 && ss < 1e280) return std::sqrt(ss);
+  double big = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) big = std::max(big, std::fabs(x(i)));
+  if (big == 0.0 || !std::isfinite(big)) return big;
+  const int e = scale_exponent(big);
+  return std::ldexp(std::sqrt(sum_squares(x, n, pow2_neg(e))), e);
+}
+
+// ||a||_2.
+TUNELAB_ALWAYS_INLINE double norm2(const double* a, std::int64_t n) noexcept {
+  return safe_norm([a](std::int64_t i) { return a[i]; }, n, dot(a, a, n));
+}
+
+// ||a - c b||_2 (the residual of an eigenpair), fixed order like dot; rescaled like norm2 when
+// the sum of squares over- or underflows (a residual that underflows to 0 would stop a solve).
+TUNELAB_ALWAYS_INLINE double residual_norm(const double* a, double c, const double* b, std::int64_t n) noexcept {
+  auto x = [a, b, c](std::int64_t i) { return a[i] - c * b[i]; };
+  return safe_norm(x, n, sum_squares(x, n, 1.0));
+}
+
+// dot(a * f, b): the same order as dot, each a[i] first multiplied by f (a power of two: exact).
+TUNELAB_ALWAYS_INLINE double dot_scaled(const double* a, double f, const double* b, std::int64_t n) noexcept {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += (a[i] * f) * b[i];
+    s1 += (a[i + 1] * f) * b[i + 1];
+    s2 += (a[i + 2] * f) * b[i + 2];
+    s3 += (a[i + 3] * f) * b[i + 3];
+  }
+  double s = (s0 + s1) + (s2 + s3);
+  for (; i < n; ++i) s += (a[i] * f) * b[i];
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -82,22 +138,26 @@ TUNELAB_ALWAYS_INLINE double residual_norm(const double* a, double c, const doub
 // count, and a matrix of a stack gives the bits it gives alone. Rows are contiguous, so the
 // matrix streams from memory once, front to back.
 inline void symv_block(const double* A, std::int64_t n, const double* x, double* y, std::int64_t lo,
-                       std::int64_t hi) noexcept {
-  for (std::int64_t i = lo; i < hi; ++i) y[i] = dot(A + i * n, x, n);
+                       std::int64_t hi, double f = 1.0) noexcept {
+  if (f == 1.0) {
+    for (std::int64_t i = lo; i < hi; ++i) y[i] = dot(A + i * n, x, n);
+  } else {  // y = (f A) x, f a power of two (the solve's scaling): the same sums on f A_ij
+    for (std::int64_t i = lo; i < hi; ++i) y[i] = dot_scaled(A + i * n, f, x, n);
+  }
 }
 
-// y = A x, OpenMP over blocks of rows of A; serial when small.
-inline void symv(const double* A, std::int64_t n, const double* x, double* y, int threads) noexcept {
+// y = (f A) x, OpenMP over blocks of rows of A; serial when small.
+inline void symv(const double* A, std::int64_t n, const double* x, double* y, int threads, double f = 1.0) noexcept {
   const int t = resolve_threads(threads);
   if (t <= 1 || n < 256) {
-    symv_block(A, n, x, y, 0, n);
+    symv_block(A, n, x, y, 0, n, f);
     return;
   }
   constexpr std::int64_t kBlock = 64;  // rows per task (static schedule: contiguous per thread)
   const std::int64_t tasks = (n + kBlock - 1) / kBlock;
   parallel_for(tasks, t, [=](std::int64_t b) {
     const std::int64_t lo = b * kBlock, hi = std::min(n, lo + kBlock);
-    symv_block(A, n, x, y, lo, hi);
+    symv_block(A, n, x, y, lo, hi, f);
   });
 }
 
@@ -132,7 +192,7 @@ inline MatrixCheck check_symmetric(const double* A, std::int64_t n) noexcept {
           const double d = std::fabs(A[i * n + j] - A[j * n + i]);
           big = std::max(big, std::max(a, b));
           asym = std::max(asym, d);
-          finite = finite && (a + b) <= std::numeric_limits<double>::max();
+          finite = finite && a <= std::numeric_limits<double>::max() && b <= std::numeric_limits<double>::max();
         }
       }
     }
@@ -145,8 +205,8 @@ inline MatrixCheck check_symmetric(const double* A, std::int64_t n) noexcept {
 
 // Refuse non-finite or non-symmetric matrices (relative tolerance on max|A|). `name` is the
 // argument's name in the public API; `index` is the matrix's index in a stack (or -1).
-inline void require_symmetric(const char* name, const double* A, std::int64_t n, double sym_tol,
-                              std::int64_t index = -1) {
+inline MatrixCheck require_symmetric(const char* name, const double* A, std::int64_t n, double sym_tol,
+                                     std::int64_t index = -1) {
   const MatrixCheck c = check_symmetric(A, n);
   const std::string which = index >= 0 ? std::string(name) + "[" + std::to_string(index) + "]" : std::string(name);
   if (!c.finite) throw std::invalid_argument(which + " must contain only finite values (no NaN or inf)");
@@ -154,6 +214,7 @@ inline void require_symmetric(const char* name, const double* A, std::int64_t n,
     throw std::invalid_argument(which + " must be symmetric: max|A - A.T| = " + std::to_string(c.max_asym) +
                                 " exceeds " + std::to_string(sym_tol) + " * max|A|; symmetrise it with (A + A.T) / 2");
   }
+  return c;
 }
 
 // The same check for a stack of m matrices, OpenMP over the stack; names the first offender.
@@ -507,6 +568,33 @@ EigenOut top_eigen(MatVec&& mv, std::int64_t n, std::uint64_t key, const EigenOp
                                      : power_iteration(mv, n, start.data(), o, vec);
 }
 
+// Value and residual of a solve on 2^-e A, scaled back to A (+-inf when they exceed float64).
+inline EigenOut unscaled(EigenOut e, int ex) noexcept {
+  e.value = std::ldexp(e.value, ex);
+  e.residual = std::ldexp(e.residual, ex);
+  return e;
+}
+
+// An operator known only by its products (a callable): the solve runs on 2^-e A with e the
+// binary exponent of the largest entry of the first product A v0 (v0 the unit start vector, so
+// 2^e ~ ||A||), every later product scaled by the same exact factor. The iteration then sees the
+// same numbers whatever the operator's scale, and its tests are all relative (see scale_exponent).
+template <class MatVec>
+EigenOut top_eigen_scaled(MatVec&& mv, std::int64_t n, std::uint64_t key, const EigenOptions& o, double* vec) {
+  int ex = 0;
+  bool first = true;
+  auto smv = [&](const double* x, double* y) {
+    mv(x, y);
+    if (first) {
+      ex = scale_exponent(max_abs(y, n));
+      first = false;
+    }
+    scale_by_pow2(y, n, ex);
+  };
+  const EigenOut e = top_eigen(smv, n, key, o, vec);  // sets ex (a separate statement: evaluation order)
+  return unscaled(e, ex);
+}
+
 // ---------------------------------------------------------------------------------------
 // Small matrices (n <= kSmallN: the stacks' case, and any small dense matrix, so that a matrix
 // gives the same bits alone and in a stack).
@@ -651,7 +739,7 @@ TUNELAB_ALWAYS_INLINE double residual(const double* w, double c, const double* v
 }
 
 // T = A' (row stride ld) and the numbers of check_symmetric (max|A - A'|, max|A|, and whether
-// every |A_ij| + |A_ji| is finite): maxima are exact, so the lanes do not change them.
+// every entry is finite): maxima are exact, so the lanes do not change them.
 template <class V>
 TUNELAB_ALWAYS_INLINE MatrixCheck transpose_check(const double* A, std::int64_t n, double* T,
                                                   std::int64_t ld) noexcept {
@@ -702,43 +790,39 @@ TUNELAB_ALWAYS_INLINE MatrixCheck transpose_check(const double* A, std::int64_t 
   for (std::int64_t i = 0; i < n; ++i)  // what the blocks left (everything without them)
     for (std::int64_t j = i < nb ? nb : 0; j < n; ++j) T[j * ld + i] = A[i * n + j];
 
-  V big = V{}, asym = V{}, pair = V{}, nan = V{};
-  double sbig = 0.0, sasym = 0.0, spair = 0.0, snan = 0.0;
+  V big = V{}, asym = V{}, nan = V{};
+  double sbig = 0.0, sasym = 0.0, snan = 0.0;
   for (std::int64_t i = 0; i < n; ++i) {
     const double* a = A + i * n;
     const double* t = T + i * ld;
     std::int64_t j = 0;
     for (; j + W <= n; j += W) {
       const V x = at<V>(a + j), y = at<V>(t + j), dxy = x - y;
-      const V fx = x < 0.0 ? -x : x, fy = y < 0.0 ? -y : y, d = dxy < 0.0 ? -dxy : dxy, p = fx + fy;
+      const V fx = x < 0.0 ? -x : x, d = dxy < 0.0 ? -dxy : dxy;
       big = big < fx ? fx : big;
       asym = asym < d ? d : asym;
-      pair = pair < p ? p : pair;
-      nan += p * 0.0;  // NaN once an entry is NaN or inf (the maxima skip NaN)
+      nan += fx * 0.0;  // NaN once an entry is NaN or inf (the maxima skip NaN); every entry is some x
     }
     for (; j < n; ++j) {
-      const double fx = std::fabs(a[j]), d = std::fabs(a[j] - t[j]), p = fx + std::fabs(t[j]);
+      const double fx = std::fabs(a[j]), d = std::fabs(a[j] - t[j]);
       sbig = std::max(sbig, fx);
       sasym = std::max(sasym, d);
-      spair = std::max(spair, p);
-      snan += p * 0.0;
+      snan += fx * 0.0;
     }
   }
-  double lb[W], la[W], lp[W], ln[W];
+  double lb[W], la[W], ln[W];
   std::memcpy(lb, &big, sizeof lb);
   std::memcpy(la, &asym, sizeof la);
-  std::memcpy(lp, &pair, sizeof lp);
   std::memcpy(ln, &nan, sizeof ln);
   for (int l = 0; l < W; ++l) {
     sbig = std::max(sbig, lb[l]);
     sasym = std::max(sasym, la[l]);
-    spair = std::max(spair, lp[l]);
     snan += ln[l];
   }
   MatrixCheck c;
   c.max_abs = sbig;
   c.max_asym = sasym;
-  c.finite = snan == 0.0 && spair <= std::numeric_limits<double>::max();
+  c.finite = snan == 0.0 && sbig <= std::numeric_limits<double>::max();
   return c;
 }
 
@@ -817,7 +901,8 @@ struct Slot {
   int stage = 0;        // 1: first phase, 2: the shifted phase
   Phase ph;
   EigenOut first;
-  double* T = nullptr;  // the transposed copy, then w
+  double* T = nullptr;  // the transposed copy (of 2^-ex A), then w
+  int ex = 0;           // the matrix's scale exponent (scale_exponent of max|A|)
 };
 
 struct Range {
@@ -843,6 +928,12 @@ TUNELAB_ALWAYS_INLINE void load(Range& g, Slot& s) noexcept {  // the next valid
     }
     s.r = r;
     s.stage = 1;
+    s.ex = scale_exponent(chk.max_abs);  // each matrix solved at its own scale
+    if (s.ex != 0) {
+      const double f = pow2_neg(s.ex);
+      double* T = s.T;
+      for (std::int64_t i = 0; i < n * g.ld; ++i) T[i] *= f;
+    }
     double* v = g.res->vec + r * n;
     std::copy(g.start, g.start + n, v);
     begin(s.ph, n, v, s.T + n * g.ld, 0.0, 0.0);
@@ -890,6 +981,7 @@ TUNELAB_ALWAYS_INLINE void power_range(const double* A, std::int64_t n, std::int
       } else {
         e.n_iter += s.first.n_iter;
       }
+      e = unscaled(e, s.ex);
       res.value[s.r] = e.value;
       res.n_iter[s.r] = e.n_iter;
       res.converged[s.r] = e.converged;
@@ -926,9 +1018,11 @@ inline void solve_range(const double* A, std::int64_t n, std::int64_t r0, std::i
       res.bad[r] = 1;
       continue;
     }
+    const int ex = scale_exponent(chk.max_abs);
+    scale_by_pow2(T.data, n * ld, ex);
     const double* Tp = T.data;
-    const EigenOut e = lanczos([=](const double* x, double* y) { matvec_any(Tp, ld, n, x, y); }, n, start, o,
-                               res.vec + r * n);
+    const EigenOut e = unscaled(
+        lanczos([=](const double* x, double* y) { matvec_any(Tp, ld, n, x, y); }, n, start, o, res.vec + r * n), ex);
     res.value[r] = e.value;
     res.n_iter[r] = e.n_iter;
     res.converged[r] = e.converged;
@@ -940,8 +1034,10 @@ inline void solve_range(const double* A, std::int64_t n, std::int64_t r0, std::i
 
 // Dense (n, n) matrix: n <= kSmallN as a stack of one (small::solve_range); larger n with the
 // OpenMP row-block matvec.
+// Every matrix is solved as 2^-e A, e = scale_exponent(max|A|) (see there), scaled back at the
+// end: max_abs, when known (>= 0; from require_symmetric), saves a pass over A.
 inline EigenOut top_eigen_dense(const double* A, std::int64_t n, const EigenOptions& o, std::uint64_t key, int threads,
-                                double* vec) {
+                                double* vec, double max_abs_A = -1.0) {
   validate(o);
   if (n < 1) throw std::invalid_argument("A must not be empty");
   if (n <= kSmallN) {  // a stack of one: the stack's arithmetic
@@ -952,7 +1048,9 @@ inline EigenOut top_eigen_dense(const double* A, std::int64_t n, const EigenOpti
                        small::Out{&e.value, vec, &e.n_iter, &e.converged, &e.residual, &bad});
     return e;
   }
-  return top_eigen([=](const double* x, double* y) { symv(A, n, x, y, threads); }, n, key, o, vec);
+  const int ex = scale_exponent(max_abs_A >= 0.0 ? max_abs_A : max_abs(A, n * n));
+  const double f = pow2_neg(ex);
+  return unscaled(top_eigen([=](const double* x, double* y) { symv(A, n, x, y, threads, f); }, n, key, o, vec), ex);
 }
 
 // A stack of m (n, n) matrices, OpenMP over the stack (each solve serial). Outputs have a
@@ -970,9 +1068,12 @@ inline void top_eigen_stack(const double* A, std::int64_t m, std::int64_t n, con
     if (sym_tol >= 0.0) require_symmetric_stack(name, A, m, n, sym_tol, threads);
     parallel_for(m, threads, [=, &o](std::int64_t r) {
       const double* Ar = A + r * n * n;
-      auto mv = [=](const double* x, double* y) { symv_block(Ar, n, x, y, 0, n); };
-      const EigenOut e = o.method == Method::lanczos ? lanczos(mv, n, start, o, vec + r * n)
-                                                     : power_iteration(mv, n, start, o, vec + r * n);
+      const int ex = scale_exponent(max_abs(Ar, n * n));  // each matrix at its own scale
+      const double f = pow2_neg(ex);
+      auto mv = [=](const double* x, double* y) { symv_block(Ar, n, x, y, 0, n, f); };
+      const EigenOut e = unscaled(o.method == Method::lanczos ? lanczos(mv, n, start, o, vec + r * n)
+                                                              : power_iteration(mv, n, start, o, vec + r * n),
+                                  ex);
       value[r] = e.value;
       n_iter[r] = e.n_iter;
       converged[r] = e.converged;

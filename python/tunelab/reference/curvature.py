@@ -129,10 +129,16 @@ def top_eigenvalue(A: Any, *, n: int | None = None, method: str = "power", which
     return EigenResult(float(value[0]), vec[0], int(it[0]), bool(conv[0]), float(res[0]))
 
 
-def stability_bound(A: Any) -> Any:
-    """``2 / λ_max`` from ``numpy.linalg.eigvalsh``."""
-    lam = np.linalg.eigvalsh(np.asarray(A, dtype=np.float64))[..., -1]
-    return 2.0 / lam
+def stability_bound(A: Any, tol: float = 1e-8) -> Any:
+    """``2 / λ_max`` from ``numpy.linalg.eigvalsh``; refused (ValueError) when an eigenvalue is
+    below ``-tol·λ_max`` (GD diverges along it at every rate) or ``λ_max <= 0``."""
+    lam = np.linalg.eigvalsh(np.asarray(A, dtype=np.float64))
+    top, bottom = lam[..., -1], lam[..., 0]
+    if np.any(top <= 0):
+        raise ValueError("A must have a positive top eigenvalue for a stability bound")
+    if np.any(bottom < -tol * top):
+        raise ValueError("A has a negative eigenvalue")
+    return 2.0 / top
 
 
 def gd_quadratic(H: Any, x0: Any, lrs: Any, steps: int) -> np.ndarray:
