@@ -15,6 +15,7 @@ from scipy import stats
 
 from . import _core
 from ._chunks import _Progress, check_executor
+from ._interrupt import interruptible
 from ._random import RNGLike, as_generator, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
@@ -601,9 +602,12 @@ def batch_scaling_study(
             results = executor.map(task, items)
         else:
             results = executor(task, items)
-        for part in results:
-            parts.append(np.asarray(part, dtype=np.float64))
-            bar.update(1)
+        # Run locally, Ctrl-C lands here, between objective calls (see _interrupt).
+        with interruptible(enabled=executor is None) as check:
+            for part in results:
+                check()
+                parts.append(np.asarray(part, dtype=np.float64))
+                bar.update(1)
     finally:
         bar.close()
     if grid_objective:
