@@ -40,3 +40,14 @@ def test_ci_script_runs_the_readme_command_in_a_fresh_venv():
     assert extract, "the awk line that reads the README's command"
     got = subprocess.run(["bash", "-c", extract.group(1)], cwd=ROOT, capture_output=True, text=True, check=True)
     assert got.stdout.strip() == m.group(1)
+
+
+def test_readme_records_the_tested_floors():
+    """The lower bounds of NumPy and SciPy in pyproject.toml are versions the README says the
+    tests ran on (raise them together, after running the suite on the new floor)."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for dist, name in (("numpy", "NumPy"), ("scipy", "SciPy")):
+        m = re.search(rf'"{dist}>=([0-9.]+)"', pyproject)
+        assert m, f"pyproject.toml has no {dist} lower bound"
+        assert f"{name} {m.group(1)}" in readme.replace("\n", " "), f"README does not record {name} {m.group(1)}"
