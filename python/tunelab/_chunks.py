@@ -185,6 +185,7 @@ def _run_local(
     chunk = chunk_size or grain
     with interruptible() as check:  # Ctrl-C lands here, between chunks (see _interrupt)
         while first < total:
+            check()  # a signal during the previous consume / progress update
             count = min(chunk, total - first)
             t0 = time.perf_counter()
             partial = task(first, count, threads)
