@@ -1,5 +1,8 @@
-"""Hypothesis profiles: ``ci`` (derandomised, no database: fixed examples, as a CI run needs)
-is loaded when the ``CI`` environment variable is set; ``dev`` otherwise."""
+"""Hypothesis profiles: ``ci`` is loaded when the ``CI`` environment variable is set (as NumPy
+chooses its profile), ``dev`` otherwise. Neither is derandomised: every run draws new examples,
+CI's included, so CI cannot stay green over a failure a newcomer's first run would hit. ``ci``
+keeps no example database (a run starts from nothing the machine remembers) and prints the
+blob that reproduces a failure (``@reproduce_failure``)."""
 
 from __future__ import annotations
 
@@ -10,13 +13,17 @@ from hypothesis import HealthCheck, settings
 settings.register_profile(
     "ci",
     deadline=None,
-    derandomize=True,
+    # explicit: Hypothesis loads its own derandomised "ci" profile when it detects CI, and a
+    # profile registered without a parent inherits from whatever is loaded
+    derandomize=False,
     database=None,
     print_blob=True,
     max_examples=60,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "dev", deadline=None, derandomize=False, max_examples=100, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 

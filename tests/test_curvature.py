@@ -66,15 +66,61 @@ def test_top_eigenvalue_matches_eigvalsh(a, method, dtype, layout, seed):
                                rtol=1e-6, atol=1e-13 * np.abs(a).max())
 
 
+def _assert_rayleigh_within_kato_temple(a, res, end, tol, norm_factor=1.0):
+    """Accuracy of ``res.value`` (the Rayleigh quotient ``θ`` of ``res.vector``), aimed at the
+    eigenvalue ``λ`` at one ``end`` of the spectrum (-1: top, 0: bottom), from its residual
+    ``r = ||A v - θ v||`` and the eigen-gap, for a symmetric ``A``:
+
+    * always, some eigenvalue lies within ``r`` of ``θ`` (Parlett, *The Symmetric Eigenvalue
+      Problem*, Thm 4.5.1);
+    * ``converged`` means ``r <= tol ||A||`` (``2 tol ||A||`` for power iteration's shifted run,
+      ``norm_factor=2``: its norm estimate is that of ``A + νI``);
+    * converged, with ``λ`` resolved at that residual (``gap > 2 r``, ``gap`` the distance to
+      the nearest other eigenvalue), Kato-Temple gives ``s (gap - s) <= r²`` with
+      ``s = |θ - λ| < gap`` (Thm 10.6.1), i.e. ``s <= r² / (gap - s)``: the error follows from
+      ``tol`` and the gap, ``<= (norm_factor tol ||A||)² / (gap - s)``. Unconverged
+      (``max_iter`` reached: a small gap slows power iteration like ``(λ₂/λ₁)^k``), only the
+      first bound is promised.
+
+    Rounding: ``r``, ``θ`` and ``eigvalsh`` are each exact to about ``n eps ||A||`` (``slack``);
+    eigenvalues within ``slack`` of ``λ`` are one (repeated) eigenvalue, and ``s (gap - s)``
+    moves by at most ``2 gap slack`` when ``s`` and ``gap`` move by ``slack`` (equality in
+    Kato-Temple holds for a mix of two eigenvectors, so this slack is needed)."""
+    n = a.shape[0]
+    lam = np.linalg.eigvalsh(a)
+    norm = float(np.abs(lam).max())
+    slack = 8 * n * np.finfo(float).eps * norm
+    v = res.vector
+    r = float(np.linalg.norm(a @ v - res.value * v))
+    assert r == pytest.approx(res.residual, rel=1e-6, abs=slack)  # the reported residual is the true one
+    assert np.abs(lam - res.value).min() <= r + slack
+    if not res.converged:
+        return
+    assert r <= norm_factor * tol * norm + slack  # the solver's stopping rule
+    target = lam[end]
+    others = np.abs(lam - target)
+    gap = float(others[others > slack].min()) if (others > slack).any() else np.inf
+    if gap <= 2 * (r + slack):
+        return  # λ not resolved from its neighbour at this residual
+    s = abs(res.value - target)
+    assert s - slack < gap, f"θ = {res.value!r} is nearer another eigenvalue than λ = {target!r}"
+    assert s * (gap - s) <= (r + slack) ** 2 + 2 * gap * slack, (s, r, gap)
+
+
 @given(a=gapped(indefinite=True), method=st.sampled_from(["power", "lanczos"]), seed=st.integers(0, 100))
 def test_indefinite_algebraic_vs_magnitude(a, method, seed):
     """On indefinite matrices whose dominant eigenvalue is negative, which='LA' still returns the
-    top algebraic eigenvalue (power: by the documented shift) and which='LM' the dominant one."""
-    lam = np.linalg.eigvalsh(a)
+    top algebraic eigenvalue (power: by the documented shift) and which='LM' the dominant one,
+    each within the bounds that the solver's residual (``<= tol ||A||`` when converged,
+    tol = 1e-8) and the eigen-gap imply (Kato-Temple, see the helper). The strategy guarantees
+    the LA gap (>= 10% of ||A||), so a converged LA is accurate to ``4e-16 ||A|| / 0.1``; the LM
+    gap ``λ₂ - λ₁`` can be arbitrarily small, and a fixed rtol fails there (1000 power steps
+    at ``λ₂/λ₁ = 0.995`` stop unconverged with a relative error of 6e-8)."""
     la = tunelab.top_eigenvalue(a, method=method, which="LA", rng=seed)
     lm = tunelab.top_eigenvalue(a, method=method, which="LM", rng=seed)
-    np.testing.assert_allclose(la.value, lam[-1], rtol=1e-8)
-    np.testing.assert_allclose(lm.value, lam[0], rtol=1e-8)
+    shifted = 2.0 if method == "power" else 1.0  # λ_max < 0 < |λ_min|: LA power runs on A + νI
+    _assert_rayleigh_within_kato_temple(a, la, -1, tol=1e-8, norm_factor=shifted)
+    _assert_rayleigh_within_kato_temple(a, lm, 0, tol=1e-8)
     if method == "power":
         assert la.n_iter > lm.n_iter  # the shifted second run happened and is counted
 

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pybind11-stubgen tunelab._core -o "$tmp" >/dev/null
-# the compiled module has no __all__; stubtest would flag the generated one
-grep -v '^__all__' "$tmp/tunelab/_core.pyi" > python/tunelab/_core.pyi
+# the compiled module has no __all__; stubtest would flag the generated one. numpy.bool exists
+# only from NumPy 2.0: numpy.bool_ names the same type on every NumPy we support (README)
+grep -v '^__all__' "$tmp/tunelab/_core.pyi" | sed 's/numpy\.bool\]/numpy.bool_]/g' > python/tunelab/_core.pyi
 echo "wrote python/tunelab/_core.pyi"

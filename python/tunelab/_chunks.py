@@ -6,8 +6,9 @@ answer does not depend on where or with how many threads it ran). The driver
 
 * splits ``total`` replicas into chunks whose boundaries are multiples of ``grain`` (so that
   block-wise reductions, see ``_stats``, are identical for any chunking);
-* runs them locally, sizing chunks to take about ``target_seconds`` (between chunks Python
-  handles Ctrl-C, so ``KeyboardInterrupt`` arrives within a chunk's time), or hands them to an
+* runs them locally, sizing chunks to take about ``target_seconds`` (Ctrl-C is recorded and
+  raised as ``KeyboardInterrupt`` between chunks, see ``_interrupt``, so it arrives within a
+  chunk's time), or hands them to an
   ``executor`` (a ``concurrent.futures.Executor`` such as a process pool or
   ``dask.distributed.Client.get_executor()``, or any map-like callable ``map(fn, iterable)``);
   executor workers run each chunk with ``num_threads=1`` unless told otherwise;
@@ -26,6 +27,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ._interrupt import interruptible
 from ._threads import resolve_num_threads
 from ._validation import check_int
 
@@ -181,20 +183,23 @@ def _run_local(
 ) -> None:
     first = 0
     chunk = chunk_size or grain
-    while first < total:
-        count = min(chunk, total - first)
-        t0 = time.perf_counter()
-        partial = task(first, count, threads)
-        elapsed = time.perf_counter() - t0
-        consume(first, count, partial)
-        bar.update(count)
-        first += count
-        if chunk_size is None:
-            # Grow (at most 4x) or shrink toward the target time, in multiples of the grain.
-            per_rep = max(elapsed, 1e-6) / count
-            goal = min(max(target, _MIN_SECONDS), _MAX_SECONDS) / per_rep
-            goal = min(goal, 4 * chunk)
-            chunk = max(grain, int(goal) // grain * grain)
+    with interruptible() as check:  # Ctrl-C lands here, between chunks (see _interrupt)
+        while first < total:
+            check()  # a signal during the previous consume / progress update
+            count = min(chunk, total - first)
+            t0 = time.perf_counter()
+            partial = task(first, count, threads)
+            elapsed = time.perf_counter() - t0
+            check()
+            consume(first, count, partial)
+            bar.update(count)
+            first += count
+            if chunk_size is None:
+                # Grow (at most 4x) or shrink toward the target time, in multiples of the grain.
+                per_rep = max(elapsed, 1e-6) / count
+                goal = min(max(target, _MIN_SECONDS), _MAX_SECONDS) / per_rep
+                goal = min(goal, 4 * chunk)
+                chunk = max(grain, int(goal) // grain * grain)
 
 
 def _run_executor(

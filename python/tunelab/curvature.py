@@ -207,7 +207,8 @@ def top_eigenvalue(
     tol : float
         Stop when the residual ``‖Av − θv‖ ≤ tol · ‖A‖̂`` where ``‖A‖̂`` is the running estimate of
         the spectral norm (``‖Av‖`` for power iteration, ``max|θᵢ|`` of the Ritz values for
-        Lanczos): ARPACK's criterion. For a symmetric ``A`` it bounds the eigenvalue error by
+        Lanczos): ARPACK's criterion. Power iteration's shifted second run (``which="LA"``,
+        see Notes) applies it to ``B = A + νI``, whose norm is at most ``2‖A‖₂``. For a symmetric ``A`` it bounds the eigenvalue error by
         the residual, and by ``residual²/gap`` once the eigenvalue is isolated.
     max_iter : int
         Power: steps per run (``which="LA"`` on an indefinite matrix may need two runs).

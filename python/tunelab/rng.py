@@ -7,17 +7,26 @@ pieces (``first=``) that join bit for bit.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from . import _core
+from ._interrupt import interruptible
 from ._random import RNGLike, kernel_key
 from ._threads import resolve_num_threads
 from ._validation import check_alloc, check_int
 
 __all__ = ["standard_normal", "uniform"]
 
-#: Elements per kernel call (16 MB: a few ms on one thread, plus first-touch page faults).
+#: Elements per kernel call: the first slice, the grain of slice boundaries, the largest slice
+#: (16 MB), and the time a slice aims at. Slices are sized by measuring (as the chunk driver
+#: does), so that Ctrl-C lands within about ``_SLICE_SECONDS`` however slow the machine or
+#: build is (an AddressSanitizer build, first-touch page faults of a huge ``out``).
+_FIRST_SLICE = 1 << 16
+_GRAIN = 1 << 12
 _SLICE = 1 << 21
+_SLICE_SECONDS = 0.05
 
 
 def _fill(
@@ -46,12 +55,22 @@ def _fill(
         out = np.empty(size)
     fn = _core.standard_normal_into if kind == "normal" else _core.uniform_into
     # Fill in slices (element i is a pure function of first + i, so the bits are those of one
-    # call): between slices Python handles Ctrl-C, so a huge draw stays interruptible.
+    # call): Ctrl-C lands between slices, so a huge draw stays interruptible.
     flat = out.reshape(-1)
-    for lo in range(0, flat.size, _SLICE):
-        fn(flat[lo : lo + _SLICE], key, stream, first + lo, threads)
-    if flat.size == 0:
+    if flat.size <= _FIRST_SLICE:
         fn(flat, key, stream, first, threads)
+        return out
+    lo, step = 0, _FIRST_SLICE
+    with interruptible() as check:
+        while lo < flat.size:
+            t0 = time.perf_counter()
+            fn(flat[lo : lo + step], key, stream, first + lo, threads)
+            elapsed = time.perf_counter() - t0
+            check()
+            lo += step
+            # Toward _SLICE_SECONDS a slice: grow at most 4x, in multiples of the grain.
+            goal = min(_SLICE_SECONDS * step / max(elapsed, 1e-6), 4 * step, _SLICE)
+            step = max(_GRAIN, int(goal) // _GRAIN * _GRAIN)
     return out
 
 

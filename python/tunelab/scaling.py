@@ -15,6 +15,7 @@ from scipy import stats
 
 from . import _core
 from ._chunks import _Progress, check_executor
+from ._interrupt import interruptible
 from ._random import RNGLike, as_generator, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
@@ -105,9 +106,11 @@ class PowerLawFit(Result):
 
 
 def _ols(lx: np.ndarray, ly: np.ndarray) -> tuple[float, float, np.ndarray, float]:
+    # Both sides centred: sum(xc) is zero only up to rounding, and xc @ ly would carry that
+    # rounding times mean(ly) into the slope (1e-13 on 3 points with |log y| ~ 10).
     xc = lx - lx.mean()
     sxx = float(xc @ xc)
-    d = float(xc @ ly) / sxx
+    d = float(xc @ (ly - ly.mean())) / sxx
     a = float(ly.mean()) - d * float(lx.mean())
     resid = ly - (a + d * lx)
     return d, a, resid, sxx
@@ -200,7 +203,7 @@ def fit_power_law(
     fitted = a + d * lx
     idx = gen.integers(0, n, size=(n_boot, n))
     ystar = fitted + mod[idx]
-    dstar = (ystar @ xc) / sxx
+    dstar = ((ystar - ystar.mean(axis=1, keepdims=True)) @ xc) / sxx  # centred, as in _ols
     astar = ystar.mean(axis=1) - dstar * lx.mean()
     rstar = ystar - astar[:, None] - dstar[:, None] * lx
     sestar = np.sqrt((rstar * rstar).sum(axis=1) / (n - 2) / sxx)
@@ -599,9 +602,12 @@ def batch_scaling_study(
             results = executor.map(task, items)
         else:
             results = executor(task, items)
-        for part in results:
-            parts.append(np.asarray(part, dtype=np.float64))
-            bar.update(1)
+        # Run locally, Ctrl-C lands here, between objective calls (see _interrupt).
+        with interruptible(enabled=executor is None) as check:
+            for part in results:
+                check()
+                parts.append(np.asarray(part, dtype=np.float64))
+                bar.update(1)
     finally:
         bar.close()
     if grid_objective:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._interrupt import interruptible
 from ._random import RNGLike, as_generator
 from ._results import Result, get_axes
 from ._validation import as_array, check_int, check_real
@@ -248,8 +249,10 @@ def weight_decay_study(
     for name, cls in (("adam", Adam), ("adamw", AdamW)):
         theta = theta0.copy()
         opt = cls(theta, lr=lr, weight_decay=lam)
-        for _ in range(steps):
-            opt.step(net.grad(theta))
+        with interruptible() as check:  # Ctrl-C lands here, between steps (see _interrupt)
+            for _ in range(steps):
+                opt.step(net.grad(theta))
+                check()
         with np.errstate(all="ignore"):
             diverged = not (np.all(np.isfinite(theta)) and np.all(np.isfinite(net.loss(theta))))
         if diverged:
