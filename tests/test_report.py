@@ -160,13 +160,14 @@ def test_check_lines_state_tolerances(tmp_path):
     assert records[3]["tolerance"] == "measured <= 0.5" and records[4]["theory"] == [0.9, 0.99]
 
 
-@pytest.mark.parametrize(("x", "want"), [(0.1 + 0.2, "0.3"), (1234567.0, "1.235·10^6"), (2e-7, "2.000·10^−7"),
+@pytest.mark.parametrize(("x", "want"), [(0.1 + 0.2, "0.3"), (1234567.0, "1.235·10⁶"), (2e-7, "2.000·10⁻⁷"),
                                          (float("inf"), "∞"), (12, "12"), (123456, "123 456")])
 def test_fmt(x, want):
     assert fmt(x) == want
 
 
 @pytest.mark.parametrize(("x", "se", "want"), [(0.012341, 0.00012, "0.01234 ± 0.00012"), (1234.5, 12.0, "1234 ± 12"),
-                                               (-0.5, 0.25, "−0.50 ± 0.25")])
+                                               (-0.5, 0.25, "−0.50 ± 0.25"),
+                                               (6.98e-5, 9.2e-6, "(6.98 ± 0.92)·10⁻⁵")])
 def test_fmt_se(x, se, want):
     assert fmt_se(x, se) == want

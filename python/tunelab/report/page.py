@@ -28,6 +28,14 @@ import numpy as np
 __all__ = ["Page", "Check", "fmt", "fmt_se"]
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _pow10(e: int) -> str:
+    """``10`` raised to ``e``, written with superscript digits (10⁻⁵)."""
+    return "10" + str(e).translate(_SUPERSCRIPT)
+
+
 def fmt(x: Any, digits: int = 4) -> str:
     """A number at ``digits`` significant digits (ints as ints, inf/nan spelled out)."""
     if isinstance(x, (bool, np.bool_)):
@@ -50,7 +58,7 @@ def fmt(x: Any, digits: int = 4) -> str:
         else:
             s = f"{x:.{max(digits - 1, 0)}e}"
             mant, exp = s.split("e")
-            s = f"{mant}·10^{int(exp)}"
+            s = f"{mant}·{_pow10(int(exp))}"
         return s.replace("-", "−")
     return str(x)
 
@@ -66,9 +74,9 @@ def fmt_se(x: float, se: float) -> str:
     if 1e-3 <= top < 1e6:
         dec = max(1 - math.floor(math.log10(se)), 0)  # two significant digits of the SE
         return f"{x:.{dec}f} ± {se:.{dec}f}".replace("-", "−")
-    e = math.floor(math.log10(top))  # a common power of ten: (6.98 ± 0.92)·10^−5
+    e = math.floor(math.log10(top))  # a common power of ten: (6.98 ± 0.92)·10⁻⁵
     inner = fmt_se(x / 10.0**e, se / 10.0**e)
-    return f"({inner})·10^{e}".replace("-", "−")
+    return f"({inner})·{_pow10(e)}".replace("-", "−")
 
 
 def _digits_for(rtol: float) -> int:
