@@ -29,7 +29,7 @@ def _decade_ticks(ax, most: int = 7) -> None:
 
     lo, hi = np.log10(ax.get_ylim())
     s = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200) if (hi - lo) / s <= most - 1)
-    ax.yaxis.set_major_locator(FixedLocator(10.0 ** (s * np.arange(np.ceil(lo / s), np.floor(hi / s) + 1))))
+    ax.yaxis.set_major_locator(FixedLocator((10.0 ** (s * np.arange(np.ceil(lo / s), np.floor(hi / s) + 1))).tolist()))
     if s > 1:
         ax.yaxis.set_minor_locator(NullLocator())
 

@@ -51,6 +51,7 @@ def run(page, quick: bool) -> None:
     a1.set_ylabel("expected loss")
     a1.legend(fontsize="small")
     exact = tunelab.stopping_distribution(TRAIN, VAL, DELTA, noise_std=NOISE)
+    assert exact.ideal_epoch is not None, "the expected gap crosses DELTA inside the horizon by construction"
     exact.plot(ax=a2)
     a2.set_title("law of Ê (exact) and the gap curve")
     page.figure(fig, "early_stop_curves", "Left: expected curves. Right: exact law of the stop epoch, E* dashed, "

@@ -91,7 +91,7 @@ class Check:
     section: str
     name: str
     measured: float | None
-    theory: float | list[float] | None
+    theory: float | list[float | None] | None
     tolerance: str
     verdict: str  # "agrees", "DISAGREES" or "failed" (the section raised)
     detail: str = ""

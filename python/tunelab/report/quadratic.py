@@ -34,7 +34,7 @@ def _log_ticks(axis, values) -> None:
     cand = np.array([m * 10.0**k for k in range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
                      for m in (1, 2, 5)])
     ticks = cand[(cand >= lo / 1.3) & (cand <= hi * 1.3)]
-    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_locator(FixedLocator(ticks.tolist()))
     axis.set_major_formatter(StrMethodFormatter("{x:g}"))
     axis.set_minor_formatter(NullFormatter())
 

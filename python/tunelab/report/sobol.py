@@ -134,11 +134,11 @@ def run(page: Page, quick: bool) -> None:
             errs.append(est - truth)
         page.step(f"coverage, {label}")
         hits_a = np.array(hits)
-        cov = float(hits_a.mean())
+        coverage = float(hits_a.mean())
         se = math.sqrt(0.95 * 0.05 / n_seeds)
         # Calibration of the half-width for the top input's S1: mean half-width / (1.96 x actual RMS error).
         calib = float(np.mean(np.array(halves)[:, 0]) / (1.96 * np.sqrt(np.mean(np.square(np.array(errs)[:, 0])))))
-        cov_rows.append([label, cov, float(hits_a.mean(axis=0).min()), float(hits_a.mean(axis=0).max()), se, calib])
+        cov_rows.append([label, coverage, float(hits_a.mean(axis=0).min()), float(hits_a.mean(axis=0).max()), se, calib])
     page.text(
         f"Coverage of the 95% intervals over {n_seeds} seeds x 16 indices (n = {m} base rows): pooled, and the lowest "
         "and highest coverage of a single index. The binomial SE of one index's coverage is given; the pooled rate "
