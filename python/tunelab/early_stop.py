@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, ClassVar, Union
 
 import numpy as np
+from scipy.special import ndtr
 
 from . import _core
 from ._chunks import run_chunks
@@ -34,7 +35,6 @@ from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
 from ._validation import as_array, check_choice, check_int, check_real
-from .reference.early_stop import stop_probabilities
 
 __all__ = [
     "StoppingDistribution",
@@ -122,6 +122,15 @@ def _rho(rho: Any) -> float:
 def _ideal_epoch(gap: np.ndarray, threshold: float) -> int | None:
     crossed = np.flatnonzero(gap > threshold)
     return int(crossed[0]) + 1 if crossed.size else None
+
+
+def _stop_probabilities(gap: np.ndarray, threshold: float, sigma: float) -> np.ndarray:
+    """Per-epoch stop probability of the gap rule under independent noise,
+    ``q_e = P(G(e) + sigma xi > delta) = Phi((G(e) - delta) / sigma)``; with ``sigma = 0``, 1 where
+    the gap exceeds ``delta`` and 0 elsewhere."""
+    if sigma > 0:
+        return ndtr((gap - threshold) / sigma)
+    return (gap > threshold).astype(np.float64)
 
 
 def _counts(task: Any, n_rep: int, width: int, executor: Any, progress: bool, num_threads: int | None, desc: str) -> np.ndarray:
@@ -402,7 +411,7 @@ def stopping_distribution(
     else:
         key = kernel_key(rng)
         if rho == 0.0:
-            q = np.ascontiguousarray(stop_probabilities(gap, threshold, sigma))
+            q = np.ascontiguousarray(_stop_probabilities(gap, threshold, sigma))
             task = partial(_hazard_task, q=q, key=key)
         else:
             task = partial(_ar1_task, gap=gap, threshold=threshold, sigma=sigma, rho=rho, key=key)
