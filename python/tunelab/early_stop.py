@@ -397,7 +397,6 @@ def stopping_distribution(
             f"rho={rho} has no closed form: method='exact' needs independent noise (rho=0); "
             "use method='monte_carlo' for correlated noise"
         )
-    threads = resolve_num_threads(num_threads)
     gap = np.ascontiguousarray(val - train)
     if not np.isfinite(gap).all():
         raise ValueError("val_loss - train_loss overflows: the curves must have a finite difference")
@@ -406,7 +405,8 @@ def stopping_distribution(
     if method == "exact":
         # One thread unless asked: a curve takes ~1 ms, and on a busy machine a parallel
         # region's barrier can cost more than that.
-        pmf, p_never = _core.exact_first_passage(gap, threshold, sigma, threads if num_threads is not None else 1)
+        threads = resolve_num_threads(num_threads, default=1)
+        pmf, p_never = _core.exact_first_passage(gap, threshold, sigma, threads)
         reps = None
     else:
         key = kernel_key(rng)
@@ -552,7 +552,7 @@ def threshold_for_reliability(
     k = check_int("k", k, minimum=0)
     target = check_real("target", target, minimum=0.0, maximum=1.0, strict_min=True)
     grid = check_int("grid", grid, minimum=2)
-    threads = resolve_num_threads(num_threads) if num_threads is not None else 1
+    threads = resolve_num_threads(num_threads, default=1)
     gap = np.ascontiguousarray(val - train)
     sigma = math.hypot(st, sv)
     if bounds is None:
@@ -817,7 +817,6 @@ def patience_stopping(
     min_delta = check_real("min_delta", min_delta, minimum=0.0)
     if not isinstance(restore_best, bool):
         raise TypeError(f"restore_best must be True or False; got {type(restore_best).__name__}")
-    resolve_num_threads(num_threads)
     return _patience_run(
         val, oriented, patience=patience, min_delta=min_delta, mode=mode, sigma=sigma, rho=rho,
         restore_best=restore_best, n_rep=n_rep, key=kernel_key(rng), num_threads=num_threads, executor=executor,
