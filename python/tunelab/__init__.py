@@ -8,6 +8,8 @@ transfer of tuned rates across tasks.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 try:
     from . import _core
 except ImportError as exc:  # pragma: no cover - only on a broken install
@@ -17,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
         f"(original error: {exc})"
     ) from exc
 
-from . import optim, reference
+from . import optim
 from .curvature import *  # noqa: F403
 from .early_stop import *  # noqa: F403
 from .lr_range import *  # noqa: F403
@@ -31,12 +33,25 @@ from .sobol import *  # noqa: F403
 from .transfer import *  # noqa: F403
 from .weight_decay import *  # noqa: F403
 
+if TYPE_CHECKING:  # at run time loaded on first use (__getattr__ below)
+    from . import reference
+
 __version__ = "0.1.0"
 
 
 def openmp_enabled() -> bool:
     """Whether the compiled core was built with OpenMP (otherwise every kernel runs serially)."""
     return bool(_core.openmp_enabled())
+
+
+def __getattr__(name: str) -> object:
+    """``tunelab.reference`` (the NumPy references the tests check against) on first use:
+    ``import tunelab`` does not load it."""
+    if name == "reference":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.reference")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _public(module_name: str) -> list[str]:

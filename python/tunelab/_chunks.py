@@ -170,7 +170,7 @@ def run_chunks(
         if executor is None:
             _run_local(task, total, consume, grain, chunk_size, resolve_num_threads(num_threads), target_seconds, bar)
         else:
-            threads = 1 if num_threads is None else resolve_num_threads(num_threads)
+            threads = resolve_num_threads(num_threads, default=1)
             if chunk_size is None:
                 chunk_size = max(grain, -(-total // (32 * grain)) * grain)
             _run_executor(task, total, consume, chunk_size, threads, executor, bar)

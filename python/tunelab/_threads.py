@@ -13,14 +13,15 @@ __all__ = ["resolve_num_threads", "MAX_THREADS"]
 MAX_THREADS = max(64, 8 * (os.cpu_count() or 1))
 
 
-def resolve_num_threads(num_threads: int | None) -> int:
+def resolve_num_threads(num_threads: int | None, *, default: int = 0) -> int:
     """Map ``num_threads`` to the kernels' convention: 0 means OpenMP's default.
 
-    ``None`` uses OpenMP's default (``OMP_NUM_THREADS`` read at start-up, or the limit set at
-    run time with ``threadpoolctl.threadpool_limits(n, "openmp")``).
+    ``None`` gives ``default``: OpenMP's default (``OMP_NUM_THREADS`` read at start-up, or the
+    limit set at run time with ``threadpoolctl.threadpool_limits(n, "openmp")``) unless the
+    caller passes 1 (executor workers; kernels too short to pay for a parallel region).
     """
     if num_threads is None:
-        return 0
+        return default
     if isinstance(num_threads, bool) or not isinstance(num_threads, numbers.Integral):
         raise TypeError(f"num_threads must be None or a positive int; got {type(num_threads).__name__}")
     if num_threads < 1:

@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, ClassVar, Union
 
 import numpy as np
+from scipy.special import ndtr
 
 from . import _core
 from ._chunks import run_chunks
@@ -34,7 +35,6 @@ from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
 from ._validation import as_array, check_choice, check_int, check_real
-from .reference.early_stop import stop_probabilities
 
 __all__ = [
     "StoppingDistribution",
@@ -122,6 +122,15 @@ def _rho(rho: Any) -> float:
 def _ideal_epoch(gap: np.ndarray, threshold: float) -> int | None:
     crossed = np.flatnonzero(gap > threshold)
     return int(crossed[0]) + 1 if crossed.size else None
+
+
+def _stop_probabilities(gap: np.ndarray, threshold: float, sigma: float) -> np.ndarray:
+    """Per-epoch stop probability of the gap rule under independent noise,
+    ``q_e = P(G(e) + sigma xi > delta) = Phi((G(e) - delta) / sigma)``; with ``sigma = 0``, 1 where
+    the gap exceeds ``delta`` and 0 elsewhere."""
+    if sigma > 0:
+        return ndtr((gap - threshold) / sigma)
+    return (gap > threshold).astype(np.float64)
 
 
 def _counts(task: Any, n_rep: int, width: int, executor: Any, progress: bool, num_threads: int | None, desc: str) -> np.ndarray:
@@ -388,7 +397,6 @@ def stopping_distribution(
             f"rho={rho} has no closed form: method='exact' needs independent noise (rho=0); "
             "use method='monte_carlo' for correlated noise"
         )
-    threads = resolve_num_threads(num_threads)
     gap = np.ascontiguousarray(val - train)
     if not np.isfinite(gap).all():
         raise ValueError("val_loss - train_loss overflows: the curves must have a finite difference")
@@ -397,12 +405,13 @@ def stopping_distribution(
     if method == "exact":
         # One thread unless asked: a curve takes ~1 ms, and on a busy machine a parallel
         # region's barrier can cost more than that.
-        pmf, p_never = _core.exact_first_passage(gap, threshold, sigma, threads if num_threads is not None else 1)
+        threads = resolve_num_threads(num_threads, default=1)
+        pmf, p_never = _core.exact_first_passage(gap, threshold, sigma, threads)
         reps = None
     else:
         key = kernel_key(rng)
         if rho == 0.0:
-            q = np.ascontiguousarray(stop_probabilities(gap, threshold, sigma))
+            q = np.ascontiguousarray(_stop_probabilities(gap, threshold, sigma))
             task = partial(_hazard_task, q=q, key=key)
         else:
             task = partial(_ar1_task, gap=gap, threshold=threshold, sigma=sigma, rho=rho, key=key)
@@ -543,7 +552,7 @@ def threshold_for_reliability(
     k = check_int("k", k, minimum=0)
     target = check_real("target", target, minimum=0.0, maximum=1.0, strict_min=True)
     grid = check_int("grid", grid, minimum=2)
-    threads = resolve_num_threads(num_threads) if num_threads is not None else 1
+    threads = resolve_num_threads(num_threads, default=1)
     gap = np.ascontiguousarray(val - train)
     sigma = math.hypot(st, sv)
     if bounds is None:
@@ -808,7 +817,6 @@ def patience_stopping(
     min_delta = check_real("min_delta", min_delta, minimum=0.0)
     if not isinstance(restore_best, bool):
         raise TypeError(f"restore_best must be True or False; got {type(restore_best).__name__}")
-    resolve_num_threads(num_threads)
     return _patience_run(
         val, oriented, patience=patience, min_delta=min_delta, mode=mode, sigma=sigma, rho=rho,
         restore_best=restore_best, n_rep=n_rep, key=kernel_key(rng), num_threads=num_threads, executor=executor,

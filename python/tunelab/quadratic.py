@@ -82,6 +82,30 @@ def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> Any:
     return scalar_or_array(out)
 
 
+def sgd_quadratic_expected_loss(
+    dataset_size: float, batch_size: float, *, dim: int, spectrum_exponent: float, init_exponent: float, lr: float,
+    noise: float, epochs: float, avg_fraction: float,
+) -> float:
+    """Expected score of SGD on the power-law noisy quadratic (``SGDQuadraticObjective``), exact.
+
+    Curvatures ``λᵢ = i^{-a}``, start ``θ₀ᵢ = i^{(a-b)/2}`` (``i = 1..dim``), gradient noise of
+    covariance ``s² H / B``, ``T = max(1, ⌊E N / B⌋)`` steps at rate ``α``; with
+    ``rᵢ = 1 − α λᵢ`` the expected loss after ``t`` steps is
+    ``½ Σᵢ λᵢ [rᵢ^{2t} θ₀ᵢ² + α² s² λᵢ (1 − rᵢ^{2t}) / (B (1 − rᵢ²))]``, and the score is its
+    mean over the last ``K = max(1, ⌈f T⌉)`` steps. Arguments are not checked (the objective
+    checks them).
+    """
+    i = np.arange(1, dim + 1, dtype=np.float64)
+    lam, theta0 = i**-spectrum_exponent, i ** (0.5 * (spectrum_exponent - init_exponent))
+    steps = max(1, int(np.floor(epochs * dataset_size / batch_size)))
+    scored = min(steps, max(1, int(np.ceil(avg_fraction * steps))))
+    t = np.arange(steps - scored + 1, steps + 1, dtype=np.float64)[:, None]
+    r = 1.0 - lr * lam
+    r2t = r ** (2 * t)
+    noise_part = lr**2 * noise**2 * lam / batch_size * (1 - r2t) / (1 - r * r)
+    return float(np.mean(0.5 * np.sum(lam * (r2t * theta0**2 + noise_part), axis=1)))
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class QuadraticResult(Result):
     """Result of :func:`simulate_quadratic`.

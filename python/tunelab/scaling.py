@@ -330,7 +330,7 @@ class SGDQuadraticObjective:
 
     def expected_loss(self, dataset_size: float, batch_size: float) -> float:
         """Exact expected final loss at ``(N, B)`` (closed form; see the class docstring)."""
-        from .reference.scaling import sgd_quadratic_expected_loss
+        from .quadratic import sgd_quadratic_expected_loss
 
         n = check_real("dataset_size", dataset_size, minimum=0.0, strict_min=True)
         b = check_real("batch_size", batch_size, minimum=0.0, strict_min=True)

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _core
 from ._chunks import check_executor, run_chunks
-from ._random import RNGLike, as_generator
+from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
 from ._validation import as_array, check_choice, check_int, check_real
@@ -422,8 +422,8 @@ def sobol_points(
         raise ValueError(f"n: points first .. first + n - 1 must be below 2^30; got first={first}, n={n}")
     if not isinstance(scramble, bool):
         raise TypeError(f"scramble must be True or False; got {type(scramble).__name__}")
-    key = as_generator(rng).integers(0, 2**64, dtype=np.uint64) if scramble else 0
-    return _core.sobol_points(d, n, first, scramble, int(key), 0, resolve_num_threads(num_threads))
+    key = kernel_key(rng) if scramble else 0
+    return _core.sobol_points(d, n, first, scramble, key, 0, resolve_num_threads(num_threads))
 
 
 def _rows_per_block(groups: int, second_order: bool) -> int:
@@ -493,12 +493,8 @@ def saltelli_sample(
         raise TypeError(f"second_order must be True or False; got {type(second_order).__name__}")
     if sampling == "sobol" and 2 * prob.num_vars > int(_core.sobol_max_dim):
         raise ValueError(f"problem: Sobol' designs support up to {int(_core.sobol_max_dim) // 2} inputs; got {prob.num_vars}")
-    key = _key(rng) if (scramble or sampling == "random") else 0
+    key = kernel_key(rng) if (scramble or sampling == "random") else 0
     return _design_rows(prob, n, replicates, second_order, sampling, scramble, key, 0, n * replicates, resolve_num_threads(num_threads))
-
-
-def _key(rng: RNGLike) -> int:
-    return int(as_generator(rng).integers(0, 2**64, dtype=np.uint64))
 
 
 def _design_rows(
@@ -727,7 +723,7 @@ def sobol_indices(
     second_order, n_boot, conf_level, conf_method, replicates, nan_policy = _check_analysis_args(
         second_order, n_boot, conf_level, conf_method, replicates, nan_policy
     )
-    key = _key(rng) if conf_method == "bootstrap" else 0
+    key = kernel_key(rng) if conf_method == "bootstrap" else 0
     return _indices(
         prob, Y, second_order=second_order, n_boot=n_boot, conf_level=conf_level, conf_method=conf_method,
         replicates=replicates, nan_policy=nan_policy, key=key, first=0, threads=resolve_num_threads(num_threads),
@@ -814,7 +810,7 @@ def sobol_analyze(
     batch_rows = check_int("batch_rows", batch_rows, minimum=1)
     executor = check_executor(executor)
     step = _rows_per_block(prob.num_groups, second_order)
-    key = _key(rng)
+    key = kernel_key(rng)
     threads = resolve_num_threads(num_threads)
     total = n * replicates
     task = functools.partial(_eval_chunk, model, prob, n, replicates, second_order, sampling, scramble, key)

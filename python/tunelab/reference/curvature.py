@@ -5,14 +5,32 @@ quadratics, Hutchinson's estimator with the same Rademacher probes as the kernel
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..curvature import EigenResult, HutchinsonResult
 from .rng import _blocks, standard_normal
 
 __all__ = ["top_eigenvalue", "stability_bound", "gd_quadratic", "hutchinson_trace", "rademacher"]
+
+
+class Eigen(NamedTuple):
+    """``top_eigenvalue``'s answer: scalars for one matrix, arrays over a stack."""
+
+    value: Any
+    vector: np.ndarray
+    n_iter: Any
+    converged: Any
+    residual: Any
+
+
+class Trace(NamedTuple):
+    """``hutchinson_trace``'s answer."""
+
+    estimate: float
+    stderr: float
+    n_samples: int
+    variance: float
 
 
 def _power(mv: Callable[[np.ndarray], np.ndarray], v: np.ndarray, shift: np.ndarray, floor: np.ndarray, tol: float,
@@ -83,7 +101,7 @@ def _lanczos(mv: Callable[[np.ndarray], np.ndarray], v0: np.ndarray, which: str,
 
 
 def top_eigenvalue(A: Any, *, n: int | None = None, method: str = "power", which: str = "LA", tol: float = 1e-8,
-                   max_iter: int = 1000, key: int = 0) -> EigenResult:
+                   max_iter: int = 1000, key: int = 0) -> Eigen:
     """Reference of ``tunelab.top_eigenvalue`` given the kernel key (same start vectors, same
     stopping rule; power iteration is batched over a stack with ``matmul``)."""
     if callable(A) and not isinstance(A, np.ndarray):
@@ -125,8 +143,8 @@ def top_eigenvalue(A: Any, *, n: int | None = None, method: str = "power", which
                 conv = np.where(redo, conv2, conv)
                 res = np.where(redo, res2, res)
     if stack:
-        return EigenResult(value, vec, it, conv, res)
-    return EigenResult(float(value[0]), vec[0], int(it[0]), bool(conv[0]), float(res[0]))
+        return Eigen(value, vec, it, conv, res)
+    return Eigen(float(value[0]), vec[0], int(it[0]), bool(conv[0]), float(res[0]))
 
 
 def stability_bound(A: Any, tol: float = 1e-8) -> Any:
@@ -171,10 +189,10 @@ def rademacher(n: int, *, key: int, stream: int) -> np.ndarray:
     return np.where(bits == 1, 1.0, -1.0)
 
 
-def hutchinson_trace(A: Any, n_samples: int, *, key: int) -> HutchinsonResult:
+def hutchinson_trace(A: Any, n_samples: int, *, key: int) -> Trace:
     """Mean and standard error of ``z_kᵀ A z_k`` over probes k = 0..N-1 (two-pass formulas)."""
     A = np.asarray(A, dtype=np.float64)
     Z = np.array([rademacher(A.shape[0], key=key, stream=k) for k in range(n_samples)])
     vals = np.einsum("ij,ij->i", Z @ A, Z)
     var = vals.var(ddof=1)
-    return HutchinsonResult(float(vals.mean()), float(np.sqrt(var / n_samples)), n_samples, float(var))
+    return Trace(float(vals.mean()), float(np.sqrt(var / n_samples)), n_samples, float(var))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import log_ndtr, ndtr
 
-from .rng import _unit, normal_rows, philox4x32_10
+from .rng import _unit, normal_rows, philox_blocks
 
 __all__ = [
     "stopping_distribution",
@@ -24,15 +24,8 @@ __all__ = [
 
 def _blocks(key: int, first: int, n_rep: int, n_blocks: int) -> np.ndarray:
     """Philox blocks ``(n_rep, n_blocks, 4)``: stream ``first + r``, slot ``j``."""
-    mask = np.uint64(0xFFFFFFFF)
     streams = np.arange(first, first + n_rep, dtype=np.uint64)[:, None]
-    slots = np.arange(n_blocks, dtype=np.uint64)[None, :]
-    ctr = np.empty((n_rep, n_blocks, 4), dtype=np.uint32)
-    ctr[..., 0] = (slots & mask).astype(np.uint32)
-    ctr[..., 1] = (slots >> np.uint64(32)).astype(np.uint32)
-    ctr[..., 2] = (streams & mask).astype(np.uint32)
-    ctr[..., 3] = (streams >> np.uint64(32)).astype(np.uint32)
-    return philox4x32_10(ctr, np.array([key & 0xFFFFFFFF, key >> 32], dtype=np.uint32))
+    return philox_blocks(key, streams, np.arange(n_blocks, dtype=np.uint64)[None, :])
 
 
 def _draws(kind: str, key: int, first: int, n_rep: int, n: int) -> np.ndarray:

@@ -1,27 +1,46 @@
-"""NumPy references of the learning-rate range tests: each rate's step taken explicitly."""
+"""NumPy references of the learning-rate range tests: each rate's step taken explicitly, and
+the progressive finder written from its definition."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-
-from ..lr_range import LRFinderResult, LRRangeResult
 
 __all__ = ["lr_range_test", "lr_range_test_quadratic", "lr_finder"]
 
 
-def _result(lrs: np.ndarray, losses: np.ndarray, loss0: float) -> LRRangeResult:
+class RangeTest(NamedTuple):
+    """A range test's answer: the first rate whose loss is not below ``loss0`` and ``2 / rate``."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    loss0: float
+    lr_critical: float
+    curvature: float
+
+
+class Finder(NamedTuple):
+    """``lr_finder``'s answer."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    lr_suggested: float
+    diverged: bool
+
+
+def _result(lrs: np.ndarray, losses: np.ndarray, loss0: float) -> RangeTest:
     for lr, L in zip(lrs, losses):
         if not L <= loss0:
-            return LRRangeResult(lrs, losses, float(loss0), float(lr), 2.0 / float(lr))
-    return LRRangeResult(lrs, losses, float(loss0), math.nan, math.nan)
+            return RangeTest(lrs, losses, float(loss0), float(lr), 2.0 / float(lr))
+    return RangeTest(lrs, losses, float(loss0), math.nan, math.nan)
 
 
 def lr_range_test(loss: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any], x0: Any, lrs: Any
-                  ) -> LRRangeResult:
+                  ) -> RangeTest:
     """One step per rate from x0: ``loss(x0 - lr * grad(x0))``."""
     x0 = np.asarray(x0, dtype=np.float64)
     lrs = np.asarray(lrs, dtype=np.float64)
@@ -30,7 +49,7 @@ def lr_range_test(loss: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray]
     return _result(lrs, losses, float(loss(x0)))
 
 
-def lr_range_test_quadratic(H: Any, x0: Any, lrs: Any) -> LRRangeResult:
+def lr_range_test_quadratic(H: Any, x0: Any, lrs: Any) -> RangeTest:
     """The range test on ½xᵀHx with every step taken and evaluated explicitly."""
     H = np.asarray(H, dtype=np.float64)
     x0 = np.asarray(x0, dtype=np.float64)
@@ -42,37 +61,46 @@ def lr_range_test_quadratic(H: Any, x0: Any, lrs: Any) -> LRRangeResult:
     return _result(lrs, losses, 0.5 * float(x0 @ g))
 
 
+def _debiased_average(losses: np.ndarray, smooth: float) -> float:
+    """The bias-corrected moving average of ``losses`` at its last entry, as a weighted mean:
+    ``m_i / (1 - b^{i+1}) = sum_j b^{i-j} l_j / sum_j b^{i-j}`` (since ``m_i = (1 - b) sum_j
+    b^{i-j} l_j`` and ``(1 - b) sum_j b^{i-j} = 1 - b^{i+1}``); ``b = 0`` weighs the last alone."""
+    weights = np.float64(smooth) ** np.arange(losses.size - 1, -1, -1)
+    return float(weights @ losses / weights.sum())
+
+
 def lr_finder(step: Callable[[float], Any], *, lr_min: float = 1e-7, lr_max: float = 10.0, num_steps: int = 100,
-              smooth: float = 0.98, diverge_factor: float = 4.0) -> LRFinderResult:
-    """Plain loop version of ``tunelab.lr_finder``."""
-    lrs, raw, sm = [], [], []
-    avg, best, diverged = 0.0, math.inf, False
-    for i in range(num_steps):
-        lr = lr_min * (lr_max / lr_min) ** (i / (num_steps - 1))
-        value = float(step(lr))
-        lrs.append(lr)
-        raw.append(value)
-        if not math.isfinite(value):
-            sm.append(math.inf)
+              smooth: float = 0.98, diverge_factor: float = 4.0) -> Finder:
+    """The progressive rate finder from its definition: rates spaced evenly in ``log lr`` from
+    ``lr_min`` to ``lr_max``; each step's smoothed loss is the bias-corrected moving average of
+    the losses so far (a weighted mean, see ``_debiased_average``); the run stops at a non-finite
+    loss (smoothed: inf) or at a smoothed loss above ``diverge_factor`` times the best so far
+    (when that best is positive), and the stopping step is left out of the suggestion. The
+    suggestion is the rate where the smoothed loss falls fastest per unit of ``log lr``: central
+    differences inside, one-sided at the ends (the grid is uniform in ``log lr``, so the spacing
+    cancels from the comparison)."""
+    log_lrs = np.linspace(math.log(lr_min), math.log(lr_max), num_steps)
+    lrs = np.exp(log_lrs)
+    losses: list[float] = []
+    smoothed: list[float] = []
+    diverged = False
+    for lr in lrs:
+        losses.append(float(step(float(lr))))
+        if not math.isfinite(losses[-1]):
+            smoothed.append(math.inf)
             diverged = True
             break
-        avg = smooth * avg + (1 - smooth) * value
-        s = avg / (1 - smooth ** (i + 1))
-        sm.append(s)
-        best = min(best, s)
-        if best > 0 and s > diverge_factor * best:
+        smoothed.append(_debiased_average(np.array(losses), smooth))
+        best = min(smoothed)
+        if best > 0 and smoothed[-1] > diverge_factor * best:
             diverged = True
             break
-    used = len(sm) - 1 if diverged else len(sm)
+    y = np.array(smoothed[: len(smoothed) - 1 if diverged else len(smoothed)])
     suggested = math.nan
-    if used >= 2:
-        x = np.log(lrs[:used])
-        y = np.array(sm[:used])
-        d = np.empty(used)
-        d[0] = (y[1] - y[0]) / (x[1] - x[0])
-        d[-1] = (y[-1] - y[-2]) / (x[-1] - x[-2])
-        for k in range(1, used - 1):  # numpy.gradient's second-order formula for uneven spacing
-            h0, h1 = x[k] - x[k - 1], x[k + 1] - x[k]
-            d[k] = (h0**2 * y[k + 1] - h1**2 * y[k - 1] + (h1**2 - h0**2) * y[k]) / (h0 * h1 * (h0 + h1))
-        suggested = float(lrs[int(np.argmin(d))])
-    return LRFinderResult(np.array(lrs), np.array(raw), np.array(sm), suggested, diverged)
+    if y.size >= 2:
+        slope = np.empty(y.size)
+        slope[0], slope[-1] = 2 * (y[1] - y[0]), 2 * (y[-1] - y[-2])
+        slope[1:-1] = y[2:] - y[:-2]
+        suggested = float(lrs[int(np.argmin(slope))])
+    n = len(losses)
+    return Finder(lrs[:n], np.array(losses), np.array(smoothed), suggested, diverged)

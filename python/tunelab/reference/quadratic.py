@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .optim import CLIP_EPS
-from .rng import _normals, _unit, philox4x32_10
+from .rng import _normals, _unit, philox_blocks
 
 __all__ = ["simulate_quadratic", "steady_state_loss"]
 
@@ -25,19 +25,6 @@ def steady_state_loss(h: Any, lr: float, batch_size: float, noise_var: float) ->
     if np.any(lr * h >= 2):
         return float("inf")
     return float(lr * noise_var / (2.0 * batch_size) * np.sum(1.0 / (2.0 - lr * h)))
-
-
-def _blocks(key: int, streams: np.ndarray, slots: np.ndarray) -> np.ndarray:
-    """Philox blocks for arrays of (stream, slot) of one shape -> shape + (4,)."""
-    streams = np.broadcast_to(streams, slots.shape).astype(np.uint64)
-    slots = slots.astype(np.uint64)
-    ctr = np.empty(slots.shape + (4,), dtype=np.uint32)
-    m = np.uint64(0xFFFFFFFF)
-    ctr[..., 0] = (slots & m).astype(np.uint32)
-    ctr[..., 1] = (slots >> np.uint64(32)).astype(np.uint32)
-    ctr[..., 2] = (streams & m).astype(np.uint32)
-    ctr[..., 3] = (streams >> np.uint64(32)).astype(np.uint32)
-    return philox4x32_10(ctr, np.array([key & 0xFFFFFFFF, key >> 32], dtype=np.uint32))
 
 
 class _PhiloxNormals:
@@ -67,7 +54,7 @@ class _PhiloxStudentT:
             pending = np.arange(rows.size)
             while pending.size:
                 r = rows[pending]
-                b = _blocks(self.key, self.streams[r], self.block[r])
+                b = philox_blocks(self.key, self.streams[r], self.block[r])
                 self.block[r] += 1
                 u = 2.0 * _unit(b[:, 0], b[:, 1]) - 1.0
                 v = 2.0 * _unit(b[:, 2], b[:, 3]) - 1.0

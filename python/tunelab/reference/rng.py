@@ -38,10 +38,10 @@ _REJECT_TWEAK = 0x5A827999
 _U64 = np.uint64
 
 
-def _counters(stream, slots: np.ndarray) -> np.ndarray:
-    """Counters (..., 4) for slots and streams (a scalar, or an array shaped like slots)."""
-    slots = np.asarray(slots, dtype=np.uint64)
-    streams = np.broadcast_to(np.asarray(stream, dtype=np.uint64), slots.shape)
+def _counters(streams, slots) -> np.ndarray:
+    """Counters (..., 4) of (stream, slot) pairs, broadcast: slot in words 0-1, stream in 2-3
+    (low word first)."""
+    streams, slots = np.broadcast_arrays(np.asarray(streams, dtype=np.uint64), np.asarray(slots, dtype=np.uint64))
     ctr = np.empty(slots.shape + (4,), dtype=np.uint32)
     ctr[..., 0] = (slots & _MASK).astype(np.uint32)
     ctr[..., 1] = (slots >> _U64(32)).astype(np.uint32)
@@ -54,17 +54,21 @@ def _key(key: int) -> np.ndarray:
     return np.array([key & 0xFFFFFFFF, key >> 32], dtype=np.uint32)
 
 
+def philox_blocks(key: int, streams, slots) -> np.ndarray:
+    """Philox blocks of (stream, slot) pairs, broadcast: shape (..., 4)."""
+    return philox4x32_10(_counters(streams, slots), _key(key))
+
+
 def _blocks(key: int, stream: int, first_block: int, n_blocks: int) -> np.ndarray:
     """Philox blocks ``first_block .. first_block + n_blocks - 1`` of a stream, shape (n, 4)."""
-    slots = np.arange(first_block, first_block + n_blocks, dtype=np.uint64)
-    return philox4x32_10(_counters(stream, slots), _key(key))
+    return philox_blocks(key, stream, np.arange(first_block, first_block + n_blocks, dtype=np.uint64))
 
 
 def _elements(key: int, stream, elems: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Blocks (size, 4) and halves (size,) of the given elements (of one stream, or of the
     streams given element-wise)."""
     e = np.asarray(elems, dtype=np.uint64)
-    blocks = philox4x32_10(_counters(stream, e >> _U64(1)), _key(key))
+    blocks = philox_blocks(key, stream, e >> _U64(1))
     return blocks, (e & _U64(1)).astype(np.intp)
 
 

@@ -54,15 +54,20 @@ def sgd_quadratic_expected_loss(
     dataset_size: float, batch_size: float, *, dim: int, spectrum_exponent: float, init_exponent: float, lr: float,
     noise: float, epochs: float, avg_fraction: float,
 ) -> float:
-    """Exact expected score of the built-in objective: the mean over the scored steps
-    ``t = T - K + 1 .. T`` of
-    ``1/2 sum_i lambda_i [r_i^(2t) theta_0i^2 + lr^2 s^2 lambda_i / B (1 - r_i^(2t)) / (1 - r_i^2)]``
-    with ``r_i = 1 - lr lambda_i``, ``T = max(1, floor(E N / B))``, ``K = max(1, ceil(f T))``."""
+    """Expected score of the built-in objective, moment by moment: per direction the mean
+    ``m_t = r m_{t-1}`` and variance ``v_t = r^2 v_{t-1} + lr^2 s^2 lambda / B`` of
+    ``theta_t = r theta_{t-1} - lr s sqrt(lambda / B) z_t`` (``r = 1 - lr lambda``), the expected
+    loss ``1/2 sum lambda (m_t^2 + v_t)`` averaged over the last ``K = max(1, ceil(f T))`` of
+    ``T = max(1, floor(E N / B))`` steps."""
     lam, theta0 = _spectrum(dim, spectrum_exponent, init_exponent)
     steps = max(1, int(np.floor(epochs * dataset_size / batch_size)))
     avg = min(steps, max(1, int(np.ceil(avg_fraction * steps))))
-    t = np.arange(steps - avg + 1, steps + 1, dtype=np.float64)[:, None]
     r = 1.0 - lr * lam
-    r2t = r ** (2 * t)
-    var = lr**2 * noise**2 * lam / batch_size * (1 - r2t) / (1 - r * r)
-    return float(np.mean(0.5 * np.sum(lam * (r2t * theta0**2 + var), axis=1)))
+    kick = lr * lr * noise * noise * lam / batch_size
+    mean, var, total = theta0.copy(), np.zeros(dim), 0.0
+    for t in range(1, steps + 1):
+        mean = r * mean
+        var = r * r * var + kick
+        if t > steps - avg:
+            total += 0.5 * float(np.sum(lam * (mean * mean + var)))
+    return total / avg

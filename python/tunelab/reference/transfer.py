@@ -6,29 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from .rank import spearman_matrix
-from .rng import philox4x32_10
+from .rng import _unit, philox_blocks
 
 __all__ = ["transfer_grid_search", "transfer_study"]
-
-_MASK = np.uint64(0xFFFFFFFF)
 
 
 def _normal_pairs(key: int, streams: np.ndarray, slots: np.ndarray) -> np.ndarray:
     """Box-Muller pairs of Philox blocks (stream, slot), broadcast; shape (..., 2)."""
-    streams, slots = np.broadcast_arrays(np.asarray(streams, np.uint64), np.asarray(slots, np.uint64))
-    ctr = np.empty(streams.shape + (4,), dtype=np.uint32)
-    ctr[..., 0] = (slots & _MASK).astype(np.uint32)
-    ctr[..., 1] = (slots >> np.uint64(32)).astype(np.uint32)
-    ctr[..., 2] = (streams & _MASK).astype(np.uint32)
-    ctr[..., 3] = (streams >> np.uint64(32)).astype(np.uint32)
-    b = philox4x32_10(ctr, np.array([key & 0xFFFFFFFF, key >> 32], dtype=np.uint32))
-
-    def unit(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-        bits = (hi.astype(np.uint64) << np.uint64(32) | lo.astype(np.uint64)) >> np.uint64(11)
-        return bits.astype(np.float64) * 2.0**-53
-
-    u1 = 1.0 - unit(b[..., 0], b[..., 1])
-    u2 = unit(b[..., 2], b[..., 3])
+    b = philox_blocks(key, streams, slots)
+    u1 = 1.0 - _unit(b[..., 0], b[..., 1])
+    u2 = _unit(b[..., 2], b[..., 3])
     r = np.sqrt(-2.0 * np.log(u1))
     t = 2.0 * np.pi * u2
     return np.stack([r * np.cos(t), r * np.sin(t)], axis=-1)
