@@ -153,7 +153,7 @@ def test_closed_form_optimum_has_the_derived_exponent():
     sizes = np.array([1e3, 1e4, 1e5])
     grid = np.geomspace(8.0, 800.0, 41)
     f = np.array([[obj.expected_loss(n, b) for b in grid] for n in sizes])
-    from tunelab.scaling import _refined_argmin
+    from tunelab.studies.batch_scaling import _refined_argmin
 
     u, edge = _refined_argmin(f, np.log(grid), True)
     assert not edge.any()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tunelab
-from tunelab.search import clipping_study
+from tunelab.studies import clipping_study
 
 
 def _bowl(x, y):
