@@ -3,7 +3,6 @@ over any objective ``(N, B, seed) -> score``, and the power law ``B_opt ∝ N^δ
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -11,11 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .._chunks import _Progress, check_executor
-from .._interrupt import interruptible
+from .._chunks import run_chunks
 from .._random import RNGLike
 from .._results import Result, get_axes
-from .._threads import resolve_num_threads
 from .._validation import check_callable, check_int
 from ..scaling import PowerLawFit, _positive_sizes, fit_power_law
 
@@ -127,10 +124,6 @@ def _refined_argmin(scores: np.ndarray, log_b: np.ndarray, refine: bool) -> tupl
     return np.where(ok, vertex, u), edge
 
 
-def _objective_row(objective: Any, n: float, batch_sizes: np.ndarray, seed: int) -> np.ndarray:
-    return np.array([_score(objective(n, b, seed)) for b in batch_sizes])
-
-
 def _score(value: Any) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)) or np.ndim(value) != 0:
         raise TypeError(f"objective must return a real number; got {type(value).__name__}")
@@ -140,21 +133,20 @@ def _score(value: Any) -> float:
         raise TypeError(f"objective must return a real number; got {type(value).__name__} ({exc})") from None
 
 
-def _objective_grid(objective: Any, n: float, batch_sizes: np.ndarray, seeds: np.ndarray, threads: int | None) -> np.ndarray:
-    return objective.evaluate_grid([n], batch_sizes, seeds, num_threads=threads)[0]
-
-
 class _Task:
-    """A picklable task for executors: one N (grid objectives) or one (N, seed)."""
+    """A picklable chunk task for ``run_chunks``: item ``i`` is one N (grid objectives, seed -1)
+    or one (N, seed); returns the score arrays of items ``first .. first + count - 1``."""
 
-    def __init__(self, objective: Any, batch_sizes: np.ndarray, seeds: np.ndarray, threads: int | None) -> None:
-        self.objective, self.batch_sizes, self.seeds, self.threads = objective, batch_sizes, seeds, threads
+    def __init__(self, objective: Any, items: list[tuple[float, int]], batch_sizes: np.ndarray, seeds: np.ndarray) -> None:
+        self.objective, self.items, self.batch_sizes, self.seeds = objective, items, batch_sizes, seeds
 
-    def __call__(self, item: tuple[float, int]) -> np.ndarray:
-        n, seed = item
-        if seed < 0:
-            return _objective_grid(self.objective, n, self.batch_sizes, self.seeds, self.threads)
-        return _objective_row(self.objective, n, self.batch_sizes, seed)
+    def __call__(self, first: int, count: int, num_threads: int) -> list[np.ndarray]:
+        return [self._item(n, seed, num_threads) for n, seed in self.items[first : first + count]]
+
+    def _item(self, n: float, seed: int, num_threads: int) -> np.ndarray:
+        if seed < 0:  # num_threads 0 is the kernels' "OpenMP default", None in the public convention
+            return self.objective.evaluate_grid([n], self.batch_sizes, self.seeds, num_threads=num_threads or None)[0]
+        return np.array([_score(self.objective(n, b, seed)) for b in self.batch_sizes])
 
 
 def batch_scaling_study(
@@ -226,35 +218,20 @@ def batch_scaling_study(
     n_seeds = check_int("n_seeds", n_seeds, minimum=2)
     if not isinstance(refine, bool):
         raise TypeError(f"refine must be True or False; got {type(refine).__name__}")
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be True or False; got {type(progress).__name__}")
-    executor = check_executor(executor)
-    resolve_num_threads(num_threads)  # validate
-    threads = num_threads if executor is None or num_threads is not None else 1
     seeds = np.arange(n_seeds, dtype=np.int64)
 
     if grid_objective:
         items = [(float(n), -1) for n in n_arr]
     else:
         items = [(float(n), int(s)) for n in n_arr for s in seeds]
-    task = _Task(objective, b_arr, seeds, threads)
-    bar = _Progress(progress, len(items), "batch_scaling_study")
     parts: list[np.ndarray] = []
-    try:
-        if executor is None:
-            results: Any = map(task, items)
-        elif isinstance(executor, cf.Executor):
-            results = executor.map(task, items)
-        else:
-            results = executor(task, items)
-        # Run locally, Ctrl-C lands here, between objective calls (see _interrupt).
-        with interruptible(enabled=executor is None) as check:
-            for part in results:
-                check()
-                parts.append(np.asarray(part, dtype=np.float64))
-                bar.update(1)
-    finally:
-        bar.close()
+
+    def consume(first: int, count: int, part: list[np.ndarray]) -> None:
+        parts.extend(np.asarray(p, dtype=np.float64) for p in part)
+
+    # One task per chunk, so Ctrl-C lands between objective calls (see _interrupt).
+    run_chunks(_Task(objective, items, b_arr, seeds), len(items), consume, grain=1, chunk_size=1, executor=executor,
+               progress=progress, desc="batch_scaling_study", num_threads=num_threads)  # fmt: skip
     if grid_objective:
         scores = np.stack([p.reshape(b_arr.size, n_seeds) for p in parts])
     else:
