@@ -21,8 +21,17 @@ from ._chunks import run_chunks
 from ._random import RNGLike, as_generator, kernel_key
 from ._results import Result, get_axes
 from ._stats import Moments
-from ._validation import as_array, broadcast_shape, check_alloc, check_choice, check_int, check_real, scalar_or_array
-from .optim import per_replica
+from ._validation import (
+    as_array,
+    broadcast_shape,
+    check_alloc,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    per_replica,
+    scalar_or_array,
+)
 
 __all__ = ["simulate_quadratic", "steady_state_loss", "QuadraticResult", "accumulation_study", "AccumulationStudyResult"]
 
@@ -311,8 +320,7 @@ def simulate_quadratic(
     if record_every > steps:
         raise ValueError(f"record_every must be <= steps ({steps}); got {record_every}")
     dof = check_real("dof", dof, minimum=2.0, strict_min=True)
-    if not isinstance(nesterov, (bool, np.bool_)):
-        raise TypeError(f"nesterov must be True or False; got {type(nesterov).__name__}")
+    nesterov = check_bool("nesterov", nesterov)
     if momentum is None:
         momentum = 0.9 if optimizer == "momentum" else 0.0
     if optimizer in ("adam", "adamw") and np.any(np.asarray(momentum) != 0):
