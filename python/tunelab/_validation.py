@@ -13,6 +13,7 @@ __all__ = [
     "check_int",
     "check_real",
     "check_choice",
+    "check_enum",
     "check_bool",
     "per_replica",
     "check_callable",
@@ -118,6 +119,11 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
     return value
+
+
+def check_enum(name: str, value: Any, enum: Any) -> Any:
+    """The member of a compiled ``enum`` (a ``_core`` kind) named ``value``."""
+    return enum.__members__[check_choice(name, value, enum.__members__)]
 
 
 def check_bool(name: str, value: Any) -> bool:

@@ -157,7 +157,7 @@ class _Flag(_Hyper):
 
 
 class _Optimizer:
-    kind = ""
+    kind: _core.Optimizer
     lr = _Hyper(low=0.0)
     weight_decay = _Hyper(low=0.0)
     max_grad_norm = _Hyper(low=0.0, low_open=True, allow_inf=True)
@@ -284,7 +284,7 @@ class SGD(_Optimizer):
     Polyak (1964) for momentum; Sutskever et al., ICML 2013 for the Nesterov form PyTorch uses.
     """
 
-    kind = "sgd"
+    kind = _core.Optimizer.sgd
     momentum = _Hyper(low=0.0, high=1.0, high_open=True)
     dampening = _Hyper(low=0.0, high=1.0)
     nesterov = _Flag()
@@ -385,7 +385,7 @@ class Adam(_Optimizer):
     of Loshchilov & Hutter; see :class:`AdamW`.
     """
 
-    kind = "adam"
+    kind = _core.Optimizer.adam
     eps = _Hyper(low=0.0, low_open=True)
 
     def __init__(
@@ -455,7 +455,7 @@ class AdamW(Adam):
     into ``lr``).
     """
 
-    kind = "adamw"
+    kind = _core.Optimizer.adamw
 
     def __init__(
         self,
