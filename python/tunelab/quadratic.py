@@ -22,14 +22,23 @@ from ._chunks import run_chunks
 from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
 from ._stats import Moments
-from ._validation import as_array, broadcast_shape, check_alloc, check_choice, check_int, check_real, scalar_or_array
-from .optim import per_replica
+from ._validation import (
+    as_array,
+    broadcast_shape,
+    check_alloc,
+    check_bool,
+    check_choice,
+    check_enum,
+    check_int,
+    check_real,
+    per_replica,
+    scalar_or_array,
+)
 
 __all__ = ["simulate_quadratic", "steady_state_loss", "QuadraticResult"]
 
 GRAIN = 32  # replicas per statistics block (chunk boundaries are multiples of it)
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-NOISES = ("gaussian", "student_t")
 
 
 def steady_state_loss(h: Any, lr: Any, batch_size: Any, noise_var: Any) -> Any:
@@ -212,14 +221,11 @@ def _chunk(first: int, count: int, num_threads: int, *, spec: dict[str, Any]) ->
     """Run replicas ``first .. first + count - 1`` (module level: picklable for executors)."""
     sl = slice(first, first + count)
     h, x0 = spec["h"], spec["x0"]
-    p = spec["per_replica"]
-    mn = p["max_grad_norm"]
+    arrays: dict[str, Any] = {k: None if v is None else v[sl] for k, v in spec["per_replica"].items()}
     return _core.simulate_quadratic(
-        spec["optimizer"], spec["noise"], h if h.shape[0] == 1 else h[sl], x0 if x0.shape[0] == 1 else x0[sl],
-        p["lr"][sl], p["momentum"][sl], p["dampening"][sl], p["beta1"][sl], p["beta2"][sl], p["eps"][sl],
-        p["weight_decay"][sl], None if mn is None else mn[sl], p["noise_std"][sl], p["batch_size"][sl],
-        p["accum_steps"][sl], spec["nesterov"], spec["dof"], spec["steps"], spec["record_every"], GRAIN,
-        spec["max_loss"], spec["key"], first, count, num_threads,
+        _core.QuadraticOptions(**spec["options"]), h=h if h.shape[0] == 1 else h[sl],
+        x0=x0 if x0.shape[0] == 1 else x0[sl], key=spec["key"], first=first, count=count, num_threads=num_threads,
+        **arrays,
     )  # fmt: skip
 
 
@@ -323,7 +329,7 @@ def simulate_quadratic(
     QuadraticResult
     """
     optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
-    noise = check_choice("noise", noise, NOISES)
+    noise_kind = check_enum("noise", noise, _core.Noise)
     hv = as_array(h, "h", ndim=(1, 2))
     R = check_int("replicas", replicas, minimum=1)
     steps = check_int("steps", steps, minimum=1)
@@ -336,8 +342,7 @@ def simulate_quadratic(
     if record_every > steps:
         raise ValueError(f"record_every must be <= steps ({steps}); got {record_every}")
     dof = check_real("dof", dof, minimum=2.0, strict_min=True)
-    if not isinstance(nesterov, (bool, np.bool_)):
-        raise TypeError(f"nesterov must be True or False; got {type(nesterov).__name__}")
+    nesterov = check_bool("nesterov", nesterov)
     if momentum is None:
         momentum = 0.9 if optimizer == "momentum" else 0.0
     if optimizer in ("adam", "adamw") and np.any(np.asarray(momentum) != 0):
@@ -374,16 +379,14 @@ def simulate_quadratic(
     else:
         max_loss = check_real("max_loss", max_loss, minimum=0.0, strict_min=True)
     spec = {
-        "optimizer": "sgd" if optimizer == "momentum" else optimizer,
-        "noise": noise,
+        "options": {
+            "optimizer": _core.Optimizer.__members__["sgd" if optimizer == "momentum" else optimizer],
+            "nesterov": nesterov, "noise": noise_kind, "dof": dof, "steps": steps, "record_every": record_every,
+            "grain": GRAIN, "max_loss": float(max_loss),
+        },  # fmt: skip
         "h": h2,
         "x0": x02,
         "per_replica": p,
-        "nesterov": bool(nesterov),
-        "dof": dof,
-        "steps": steps,
-        "record_every": record_every,
-        "max_loss": float(max_loss),
         "key": kernel_key(rng),
     }
     K = steps // record_every
