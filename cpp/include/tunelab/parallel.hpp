@@ -37,28 +37,44 @@ inline int resolve_threads(int requested) noexcept {
 
 inline int max_threads() noexcept { return resolve_threads(0); }
 
+// The allocation guard. An exception escaping an OpenMP region (or an item of a worksharing
+// loop) terminates the process, so code in a region that may throw (std::bad_alloc from its
+// scratch vectors) runs through run(), which keeps the first exception instead of letting it
+// escape; rethrow() it after the region.
+class RegionGuard {
+ public:
+  template <class F>
+  void run(F&& f) noexcept {
+    try {
+      f();
+    } catch (...) {
+#ifdef _OPENMP
+#pragma omp critical(tunelab_region_guard)
+#endif
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::exception_ptr error_;
+};
+
 // Run body(i) for i in [0, n) with a static schedule over `threads` threads (0: default).
 // Static schedules keep the assignment of items to threads fixed; the results never depend on
-// it anyway, because every random stream is keyed by the item, not by the thread.
-// The allocation guard: an exception escaping an OpenMP region terminates the process, so a
-// body that throws (std::bad_alloc from its scratch vectors) is caught inside the region, and
-// the first exception caught is rethrown after it (the other items still run).
+// it anyway, because every random stream is keyed by the item, not by the thread. What body
+// throws comes out after the loop (the other items still run).
 template <class Body>
 void parallel_for(std::int64_t n, int threads, Body&& body) {
 #ifdef _OPENMP
   const int t = resolve_threads(threads);
   if (t > 1 && n > 1) {
-    std::exception_ptr error;
+    RegionGuard guard;
 #pragma omp parallel for schedule(static) num_threads(t)
-    for (std::int64_t i = 0; i < n; ++i) {
-      try {
-        body(i);
-      } catch (...) {
-#pragma omp critical(tunelab_parallel_for_error)
-        if (!error) error = std::current_exception();
-      }
-    }
-    if (error) std::rethrow_exception(error);
+    for (std::int64_t i = 0; i < n; ++i) guard.run([&] { body(i); });
+    guard.rethrow();
     return;
   }
 #else
