@@ -1,23 +1,6 @@
-// Top eigenvalues of small symmetric matrices (n <= kSmallN) by power iteration, several
-// matrices interleaved, with vector code dispatched on the CPU at run time (simd.hpp); Lanczos
-// on the same vectorised products. The stack kernels of curvature.hpp's entry points.
-#pragma once
-
-#include <algorithm>
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-
-#include "tunelab/eigen.hpp"
-#include "tunelab/linalg.hpp"
-#include "tunelab/simd.hpp"
-
-namespace tunelab::curvature {
-
-// Small matrices (n <= kSmallN: the stacks' case, and any small dense matrix, so that a matrix
-// gives the same bits alone and in a stack).
+// Top eigenpairs of small symmetric matrices (n <= kSmallN: the stacks' case, and any small
+// dense matrix, so that a matrix gives the same bits alone and in a stack): power iteration on
+// several matrices interleaved, and Lanczos, on vectorised products.
 //
 // A solve works on a copy T = A' (row j of T is column j of A, rows padded to a multiple of 8
 // doubles and 64-byte aligned) and forms y = A x as a sum of T's rows scaled by x_j, which
@@ -36,6 +19,21 @@ namespace tunelab::curvature {
 // supports is picked at run time. No -march=native, no -ffast-math: every width performs the
 // same operations on every element in the same order, so the results are the same bits on any
 // x86-64 CPU (and, as far as IEEE arithmetic goes, anywhere); only the speed differs.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "tunelab/eigen.hpp"
+#include "tunelab/linalg.hpp"
+#include "tunelab/simd.hpp"
+
+namespace tunelab::curvature {
+
 inline constexpr std::int64_t kSmallN = 128;
 
 namespace small {
