@@ -22,7 +22,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -133,19 +132,9 @@ inline void simulate(const Problem& pb, const Params& p, const Options& o, std::
   const optim::Hyper& hp = p.hyper;
   const bool adam = o.optimizer != optim::Kind::sgd, decoupled = o.optimizer == optim::Kind::adamw;
   const double t_scale = o.noise == Noise::student_t ? std::sqrt((o.dof - 2.0) / o.dof) : 1.0;
-  bool failed = false;  // allocation failure inside the region (reported after it)
 
   parallel_for(nblocks, threads, [&](std::int64_t blk) {
-    std::vector<double> scratch;
-    try {
-      scratch.resize(static_cast<std::size_t>(6 * d + 2 * K + 1));
-    } catch (...) {
-#ifdef _OPENMP
-#pragma omp atomic write
-#endif
-      failed = true;
-      return;
-    }
+    std::vector<double> scratch(static_cast<std::size_t>(6 * d + 2 * K + 1));
     double* w = scratch.data();
     double* g = w + d;
     double* s1 = g + d;  // momentum buffer / exp_avg
@@ -256,7 +245,6 @@ inline void simulate(const Problem& pb, const Params& p, const Options& o, std::
       }
     }
   });
-  if (failed) throw std::bad_alloc();
 }
 
 }  // namespace tunelab::quadratic
