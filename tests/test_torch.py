@@ -147,8 +147,8 @@ def test_params_select_a_block(mlp, dense_hessian):
 
 
 def test_float32_model():
-    """A float32 model: products within 1e-5 of the float64 model's (relative to their norm),
-    and Lanczos at tol=1e-5 within 1e-5 of its top eigenvalue."""
+    """A float32 model: products within 1e-6 of the float64 model's (relative to their norm;
+    measured 2e-7), and Lanczos at tol=1e-5 within 1e-6 of its top eigenvalue (measured 7e-9)."""
     X, Y = _data()
     h64 = tt.hessian_matvec(_mlp(), LOSS, (X, Y))
     h32 = tt.hessian_matvec(_mlp(torch.float32), LOSS, (X.float(), Y.float()))
@@ -156,11 +156,11 @@ def test_float32_model():
     ref = h64(v)
     out = h32(v)
     assert out.dtype == np.float64
-    assert np.linalg.norm(out - ref) <= 1e-5 * np.linalg.norm(ref)
+    assert np.linalg.norm(out - ref) <= 1e-6 * np.linalg.norm(ref)
     top = tunelab.top_eigenvalue(h64, n=h64.n, method="lanczos", rng=0).value
     r32 = tunelab.top_eigenvalue(h32, n=h32.n, method="lanczos", tol=1e-5, rng=0)
     assert r32.converged
-    assert abs(r32.value - top) <= 1e-5 * top
+    assert abs(r32.value - top) <= 1e-6 * top
 
 
 def test_per_example_grads_equal_a_loop(mlp):

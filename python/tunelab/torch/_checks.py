@@ -8,8 +8,6 @@ from typing import Any
 
 import torch
 
-Batch = tuple[torch.Tensor, Any]
-
 
 def check_model(model: Any) -> torch.nn.Module:
     if not isinstance(model, torch.nn.Module):
