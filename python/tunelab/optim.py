@@ -146,10 +146,11 @@ class _Flag(_Hyper):
         if isinstance(value, (bool, np.bool_)):
             arr = np.full(R, bool(value))
         else:
-            arr = np.asarray(value) if isinstance(value, (np.ndarray, list, tuple)) else None
-            if arr is None or arr.dtype != np.bool_:
-                what = type(value).__name__ if arr is None else f"an array of dtype {arr.dtype}"
-                raise TypeError(f"{self.name} must be True, False or an (R,) array of bools; got {what}")
+            if not isinstance(value, (np.ndarray, list, tuple)):
+                raise TypeError(f"{self.name} must be True, False or an (R,) array of bools; got {type(value).__name__}")
+            arr = np.asarray(value)
+            if arr.dtype != np.bool_:
+                raise TypeError(f"{self.name} must be True, False or an (R,) array of bools; got an array of dtype {arr.dtype}")
             if arr.shape != (R,):
                 raise ValueError(f"{self.name} must be a bool or have shape (R,) = ({R},); got shape {arr.shape}")
             arr = np.array(arr, dtype=np.bool_)  # a copy: later edits of the caller's array do not leak in

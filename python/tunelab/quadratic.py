@@ -353,7 +353,7 @@ def simulate_quadratic(
         raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
     # per-replica arrays (about 11 doubles) and per-replica outputs: refuse what cannot be allocated
     check_alloc("replicas", (R, 16))
-    p = {
+    p: dict[str, Any] = {
         "lr": per_replica("lr", lr, R, low=0.0),
         "momentum": per_replica("momentum", momentum, R, low=0.0, high=1.0, high_open=True),
         "dampening": per_replica("dampening", dampening, R, low=0.0, high=1.0),

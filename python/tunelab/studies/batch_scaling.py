@@ -125,7 +125,7 @@ def _refined_argmin(scores: np.ndarray, log_b: np.ndarray, refine: bool) -> tupl
 
 
 def _score(value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)) or np.ndim(value) != 0:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)) or getattr(value, "ndim", 0) != 0:
         raise TypeError(f"objective must return a real number; got {type(value).__name__}")
     try:
         return float(value)

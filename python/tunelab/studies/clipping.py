@@ -58,7 +58,8 @@ class ClippingStudyResult(Result):
         ax.plot(self.best_lr[finite], self.clip_values[finite], "w.-", label="best lr for each c",
                 path_effects=[withStroke(linewidth=3, foreground="k")], zorder=1.5)  # under the best star
         # diverged cells (score inf, masked in the heatmap): hatched and marked, not blank
-        lrs = np.asarray(self.search.space["lr"].grid(self.search.shape[0]), dtype=float)
+        assert self.search.shape is not None  # clipping_study runs a grid search
+        lrs = np.asarray(self.search.space["lr"].grid(self.search.shape[0]), dtype=np.float64)
         ys = _finite_axis(self.clip_values.astype(float))
         xe, ye = _edges(lrs, None), _edges(ys, None)
         from matplotlib.patches import Rectangle
