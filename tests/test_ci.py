@@ -25,13 +25,14 @@ def test_ci_profile_draws_new_examples():
 
 def test_ci_script_runs_the_readme_command_in_a_fresh_venv():
     """``.ci/run`` reads the README's test command from README.md (the line after "this is what
-    CI runs"), creates its own venv, fixes no seed, and runs the main job and the bench."""
+    CI runs"), creates its own venv, fixes no seed, and runs mypy, the main job and the bench."""
     script = CI_RUN.read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     m = re.search(r"this is what CI runs\):\n\n```bash\n(.*)\n", readme)
     assert m and m.group(1) == 'pip install ".[test]" && python -m pytest', "the README's test command moved or changed"
     assert "this is what CI runs" in script and "python3 -m venv" in script and "set -euo pipefail" in script
     assert "python -m tunelab report --quick" in script and "python bench/run.py --quick" in script
+    assert "\npython -m mypy\n" in script, "CI type-checks the package (issue 11: mypy clean, run in CI)"
     for fixed in ("hypothesis-seed", "derandomize", "--hypothesis-profile", "PYTHONHASHSEED"):
         assert fixed not in script
     if shutil.which("bash") is None:
