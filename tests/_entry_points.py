@@ -461,4 +461,6 @@ KERNEL_EXEMPT = {
 
 
 def core_functions() -> set[str]:
-    return {n for n in dir(_core) if not n.startswith("_") and callable(getattr(_core, n))}
+    """The compiled kernels: ``_core``'s functions (not its options classes and enums)."""
+    return {n for n in dir(_core) if not n.startswith("_") and callable(getattr(_core, n))
+            and not isinstance(getattr(_core, n), type)}

@@ -118,6 +118,10 @@ gap = np.linspace(-0.1, 0.2, 12); q = np.linspace(0.0, 0.5, 12); R2 = np.full(2,
 P = np.ones((2, 3)); Pf = np.ones((2, 3), np.float32); Gr = np.full((2, 3), 0.5); Grf = Gr.astype(np.float32)
 m1, m2, m1f = np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 3), np.float32); nsteps = np.zeros(2, dtype=np.int64)
 z2, one2, b2 = np.zeros(2), np.ones(2), np.full(2, 0.999); H1 = np.array([[0.5, 1.0, 2.0]])
+EP, EL = (_core.EigenOptions(method=m, which=_core.Which.LA, reorth=_core.Reorth.full, tol=1e-8, max_iter=50)
+          for m in (_core.Method.power, _core.Method.lanczos))
+QO = _core.QuadraticOptions(optimizer=_core.Optimizer.sgd, nesterov=False, noise=_core.Noise.gaussian, dof=3.0, steps=4,
+                            record_every=1, grain=32, max_loss=1e8)
 low, width, grp = np.zeros(3), np.ones(3), np.arange(3, dtype=np.int32); Ys = (np.arange(30.0) ** 1.5 % 7).reshape(15, 2)
 Xg = np.full((4, 3), 0.3)
 """
@@ -126,9 +130,9 @@ LEAK_CALLS = {
     "uniform_into": "_core.uniform_into(out, 1, 0, 0, 1)",
     "standard_normal": "_core.standard_normal(8, 1, 0, 0, 1)",
     "uniform": "_core.uniform(8, 1, 0, 0, 1)",
-    "top_eigen_dense": "_core.top_eigen_dense(A, 0, 0, 0, 1e-8, 50, 1, 1, 1e-8)",
-    "top_eigen_stack": "_core.top_eigen_stack(S, 1, 0, 0, 1e-8, 50, 1, 1, 1e-8)",
-    "top_eigen_callable": "_core.top_eigen_callable(mv, 3, 1, 0, 0, 1e-8, 50, 1)",
+    "top_eigen_dense": "_core.top_eigen_dense(A, EP, 1, 1, 1e-8)",
+    "top_eigen_stack": "_core.top_eigen_stack(S, EL, 1, 1, 1e-8)",
+    "top_eigen_callable": "_core.top_eigen_callable(mv, 3, EL, 1)",
     "gd_quadratic": "_core.gd_quadratic(A, x0, lrs, 3, 1, 1e-8)",
     "hutchinson_dense": "_core.hutchinson_dense(A, 1, 0, 16, 1)",
     "rademacher": "_core.rademacher(3, 1, 0, 4, 1)",
@@ -145,10 +149,11 @@ LEAK_CALLS = {
     "first_passage_counts": "_core.first_passage_counts(q, 1, 0, 64, 1)",
     "gap_rule_ar1_counts": "_core.gap_rule_ar1_counts(gap, 0.05, 0.1, 0.5, 1, 0, 64, 1)",
     "patience_counts": "_core.patience_counts(gap, 2, 0.0, 0.1, 0.3, True, 1, 0, 64, 1)",
-    "optim_step_float64": "_core.optim_step_float64('adam', P, Gr, m1, m2, nsteps, None, R2, None, None, R2, b2, R2 * 1e-7, z2, one2, None, None, 1)",
-    "optim_step_float32": "_core.optim_step_float32('sgd', Pf, Grf, m1f, None, nsteps, np.zeros(2, bool), R2, R2, z2, None, None, None, z2, None, None, None, 1)",
-    "simulate_quadratic": "_core.simulate_quadratic('sgd', 'gaussian', H1, x0[None], R2, z2, z2, R2, b2, R2, z2, None, one2, R2i, R2i, "
-                          "False, 3.0, 4, 1, 32, 1e8, 1, 0, 2, 1)",
+    "optim_step_float64": "_core.optim_step_float64(_core.Optimizer.adam, P, Gr, m1, m2, nsteps, None, R2, None, None, R2, b2, R2 * 1e-7, z2, one2, None, None, 1)",
+    "optim_step_float32": "_core.optim_step_float32(_core.Optimizer.sgd, Pf, Grf, m1f, None, nsteps, np.zeros(2, bool), R2, R2, z2, None, None, None, z2, None, None, None, 1)",
+    "simulate_quadratic": "_core.simulate_quadratic(QO, h=H1, x0=x0[None], lr=R2, momentum=z2, dampening=z2, beta1=R2, "
+                          "beta2=b2, eps=R2, weight_decay=z2, max_grad_norm=None, noise_std=one2, batch_size=R2i, "
+                          "accum_steps=R2i, key=1, first=0, count=2, num_threads=1)",
     "saltelli_sample": "_core.saltelli_sample(low, width, grp, 3, 4, 1, True, False, True, 1, 0, 4, 1)",
     "sobol_estimate": "_core.sobol_estimate(Ys, 3, False, 3, 1, 8, 1, 0, 1)",
     "sobol_g": "_core.sobol_g(Xg, x0, 1)",

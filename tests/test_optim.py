@@ -266,7 +266,7 @@ def test_core_refuses_converted_in_place_arrays():
     R = np.ones(2)
     with pytest.raises(TypeError):
         _core.optim_step_float32(
-            "sgd", w, w, None, None, np.zeros(2, dtype=np.int64), None, R, 0 * R, 0 * R, None, None, None, 0 * R, None,
+            _core.Optimizer.sgd, w, w, None, None, np.zeros(2, dtype=np.int64), None, R, 0 * R, 0 * R, None, None, None, 0 * R, None,
             None, None, 1,
         )  # fmt: skip
 

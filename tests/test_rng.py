@@ -88,7 +88,7 @@ def test_stream_normal_equals_bulk_fill(first):
 
 
 def test_simd_paths_give_the_same_bits():
-    """Scalar, AVX2 and AVX-512F Philox paths (capped by TUNELAB_RNG_SIMD, read at start-up,
+    """Scalar, AVX2 and AVX-512F Philox paths (capped by TUNELAB_SIMD, read at start-up,
     so each runs in a fresh interpreter) give identical uniforms and normals."""
     code = (
         "import hashlib, numpy as np, tunelab; from tunelab import _core;"
@@ -99,7 +99,7 @@ def test_simd_paths_give_the_same_bits():
     )
     results = {}
     for cap in "012":
-        env = {**os.environ, "TUNELAB_RNG_SIMD": cap}
+        env = {**os.environ, "TUNELAB_SIMD": cap}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         level, digest = out.stdout.split()
         assert int(level) <= int(cap)

@@ -74,7 +74,8 @@ def test_check_alloc():
         (lambda: tunelab.hutchinson_trace(np.dot, 8, n=2**62), "n"),
         (lambda: tunelab.top_eigenvalue(np.dot, n=2**62), "n"),
         (lambda: _core.rademacher(2**62, 1, 0, 64, 1), "n"),
-        (lambda: _core.top_eigen_callable(np.dot, 2**62, 0, 0, 0, 1e-8, 10, 1), "n"),
+        (lambda: _core.top_eigen_callable(np.dot, 2**62, _core.EigenOptions(
+            method=_core.Method.power, which=_core.Which.LA, reorth=_core.Reorth.full, tol=1e-8, max_iter=10), 1), "n"),
     ],
 )
 def test_outputs_beyond_any_machine_are_refused_by_name(call, name):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tunelab
-from tunelab.weight_decay import TwoLayerNet, weight_decay_study
+from tunelab.studies import TwoLayerNet, weight_decay_study
 
 
 def _net(seed=0):

@@ -10,23 +10,11 @@ namespace {
 
 namespace cv = tunelab::curvature;
 
-cv::EigenOptions options(int method, int which, int reorth, double tol, std::int64_t max_iter) {
-  cv::EigenOptions o;
-  o.method = static_cast<cv::Method>(method);
-  o.which = static_cast<cv::Which>(which);
-  o.reorth = static_cast<cv::Reorth>(reorth);
-  o.tol = tol;
-  o.max_iter = max_iter;
-  cv::validate(o);
-  return o;
-}
-
-py::tuple top_eigen_dense(in_array<double> A, int method, int which, int reorth, double tol, std::int64_t max_iter,
-                          std::uint64_t key, int num_threads, double sym_tol) {
+py::tuple top_eigen_dense(in_array<double> A, const cv::EigenOptions& o, std::uint64_t key, int num_threads,
+                          double sym_tol) {
   require_shape("A", A, {-1, -1}, "(n, n)");
   const std::int64_t n = A.shape(0);
   if (A.shape(1) != n) throw std::invalid_argument("A must be square; got " + shape_str(A));
-  const cv::EigenOptions o = options(method, which, reorth, tol, max_iter);
   auto vec = empty<double>({static_cast<py::ssize_t>(n)});
   double* pv = vec.mutable_data();
   const double* pa = A.data();
@@ -39,12 +27,11 @@ py::tuple top_eigen_dense(in_array<double> A, int method, int which, int reorth,
   return py::make_tuple(e.value, vec, e.n_iter, e.converged, e.residual);
 }
 
-py::tuple top_eigen_stack(in_array<double> A, int method, int which, int reorth, double tol, std::int64_t max_iter,
-                          std::uint64_t key, int num_threads, double sym_tol) {
+py::tuple top_eigen_stack(in_array<double> A, const cv::EigenOptions& o, std::uint64_t key, int num_threads,
+                          double sym_tol) {
   require_shape("A", A, {-1, -1, -1}, "(m, n, n)");
   const std::int64_t m = A.shape(0), n = A.shape(1);
   if (A.shape(2) != n) throw std::invalid_argument("A must be a stack of square matrices (m, n, n); got " + shape_str(A));
-  const cv::EigenOptions o = options(method, which, reorth, tol, max_iter);
   auto value = empty<double>({static_cast<py::ssize_t>(m)});
   auto vec = empty<double>({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(n)});
   auto n_iter = empty<std::int64_t>({static_cast<py::ssize_t>(m)});
@@ -64,10 +51,8 @@ py::tuple top_eigen_stack(in_array<double> A, int method, int which, int reorth,
 // matvec: a Python callable taking and returning float64 arrays of shape (n,) (the Python layer
 // wraps the user's callable so that it checks and converts). The GIL stays held: every step
 // calls back into Python.
-py::tuple top_eigen_callable(py::function matvec, std::int64_t n, int method, int which, int reorth, double tol,
-                             std::int64_t max_iter, std::uint64_t key) {
+py::tuple top_eigen_callable(py::function matvec, std::int64_t n, const cv::EigenOptions& o, std::uint64_t key) {
   if (n < 1) throw std::invalid_argument("n must be >= 1; got " + std::to_string(n));
-  const cv::EigenOptions o = options(method, which, reorth, tol, max_iter);
   if (n > std::numeric_limits<std::int64_t>::max() / 64)  // the kernel's 2n start vectors, in bytes
     throw std::invalid_argument("n is too large: the vectors cannot be allocated");
   auto vec = empty<double>({static_cast<py::ssize_t>(n)}, "n");
@@ -91,9 +76,8 @@ py::array_t<double> gd_quadratic(in_array<double> H, in_array<double> x0, in_arr
   if (H.shape(1) != n) throw std::invalid_argument("H must be square; got " + shape_str(H));
   require_shape("x0", x0, {n}, "(n,)");
   require_ndim("lrs", lrs, 1);
-  if (steps < 0) throw std::invalid_argument("steps must be >= 0; got " + std::to_string(steps));
   const std::int64_t L = lrs.shape(0);
-  auto losses = empty<double>({static_cast<py::ssize_t>(L), static_cast<py::ssize_t>(steps + 1)});
+  auto losses = empty<double>({static_cast<py::ssize_t>(L), static_cast<py::ssize_t>(steps + 1)}, "steps");
   const double *ph = H.data(), *px = x0.data(), *pl = lrs.data();
   double* po = losses.mutable_data();
   {
@@ -143,14 +127,34 @@ py::tuple check_symmetric(in_array<double> A) {
 }  // namespace
 
 void bind_curvature(py::module_& m) {
-  m.def("top_eigen_dense", &top_eigen_dense, py::arg("A"), py::arg("method"), py::arg("which"), py::arg("reorth"),
-        py::arg("tol"), py::arg("max_iter"), py::arg("key"), py::arg("num_threads"), py::arg("sym_tol"),
+  py::enum_<cv::Method>(m, "Method", "Eigen-solver: power iteration or Lanczos.")
+      .value("power", cv::Method::power)
+      .value("lanczos", cv::Method::lanczos);
+  py::enum_<cv::Which>(m, "Which", "Which eigenvalue: largest algebraic (LA) or largest in magnitude (LM).")
+      .value("LA", cv::Which::algebraic)
+      .value("LM", cv::Which::magnitude);
+  py::enum_<cv::Reorth>(m, "Reorth", "Lanczos reorthogonalisation: full or selective.")
+      .value("full", cv::Reorth::full)
+      .value("selective", cv::Reorth::selective);
+  py::class_<cv::EigenOptions>(m, "EigenOptions", "Options of the eigen-solvers, checked when made.")
+      .def(py::init([](cv::Method method, cv::Which which, cv::Reorth reorth, double tol, std::int64_t max_iter) {
+             const cv::EigenOptions o{method, which, reorth, tol, max_iter};
+             cv::validate(o);
+             return o;
+           }),
+           py::kw_only(), py::arg("method"), py::arg("which"), py::arg("reorth"), py::arg("tol"), py::arg("max_iter"))
+      .def_readonly("method", &cv::EigenOptions::method)
+      .def_readonly("which", &cv::EigenOptions::which)
+      .def_readonly("reorth", &cv::EigenOptions::reorth)
+      .def_readonly("tol", &cv::EigenOptions::tol)
+      .def_readonly("max_iter", &cv::EigenOptions::max_iter);
+  m.def("top_eigen_dense", &top_eigen_dense, py::arg("A"), py::arg("options"), py::arg("key"), py::arg("num_threads"),
+        py::arg("sym_tol"),
         "Top eigenpair of a dense symmetric matrix; see tunelab.top_eigenvalue.");
-  m.def("top_eigen_stack", &top_eigen_stack, py::arg("A"), py::arg("method"), py::arg("which"), py::arg("reorth"),
-        py::arg("tol"), py::arg("max_iter"), py::arg("key"), py::arg("num_threads"), py::arg("sym_tol"),
+  m.def("top_eigen_stack", &top_eigen_stack, py::arg("A"), py::arg("options"), py::arg("key"), py::arg("num_threads"),
+        py::arg("sym_tol"),
         "Top eigenpairs of a stack of symmetric matrices; see tunelab.top_eigenvalue.");
-  m.def("top_eigen_callable", &top_eigen_callable, py::arg("matvec"), py::arg("n"), py::arg("method"), py::arg("which"),
-        py::arg("reorth"), py::arg("tol"), py::arg("max_iter"), py::arg("key"),
+  m.def("top_eigen_callable", &top_eigen_callable, py::arg("matvec"), py::arg("n"), py::arg("options"), py::arg("key"),
         "Top eigenpair of a matvec callable; see tunelab.top_eigenvalue.");
   m.def("gd_quadratic", &gd_quadratic, py::arg("H"), py::arg("x0"), py::arg("lrs"), py::arg("steps"),
         py::arg("num_threads"), py::arg("sym_tol"), "GD loss trajectories on 1/2 x'Hx; see tunelab.gd_quadratic.");

@@ -1,6 +1,6 @@
 // bind_lr_range: the one-step learning-rate range test on a quadratic.
 #include "common.hpp"
-#include "tunelab/curvature.hpp"
+#include "tunelab/eigen.hpp"
 #include "tunelab/lr_range.hpp"
 
 namespace tunelab::bind {

@@ -8,13 +8,6 @@ namespace tunelab::bind {
 
 namespace {
 
-optim::Kind parse_kind(const std::string& kind) {
-  if (kind == "sgd") return optim::Kind::sgd;
-  if (kind == "adam") return optim::Kind::adam;
-  if (kind == "adamw") return optim::Kind::adamw;
-  throw std::invalid_argument("kind must be 'sgd', 'adam' or 'adamw'; got '" + kind + "'");
-}
-
 const double* per_replica(const char* name, const std::optional<in_array<double>>& a, py::ssize_t R) {
   if (!a) return nullptr;
   require_shape(name, *a, {R}, "(R,)");
@@ -28,7 +21,7 @@ const std::uint8_t* flags(const char* name, const std::optional<in_array<bool>>&
 }
 
 template <class T>
-py::tuple step(const std::string& kind_name, inout_array<T> params, in_array<T> grads,
+py::tuple step(optim::Kind kind, inout_array<T> params, in_array<T> grads,
                std::optional<inout_array<T>> state1, std::optional<inout_array<T>> state2,
                inout_array<std::int64_t> steps, std::optional<inout_array<bool>> has_buffer, in_array<double> lr,
                std::optional<in_array<double>> momentum,
@@ -36,7 +29,6 @@ py::tuple step(const std::string& kind_name, inout_array<T> params, in_array<T> 
                std::optional<in_array<double>> beta2, std::optional<in_array<double>> eps,
                in_array<double> weight_decay, std::optional<in_array<double>> max_norm,
                std::optional<in_array<bool>> nesterov, std::optional<in_array<bool>> maximize, int num_threads) {
-  const optim::Kind kind = parse_kind(kind_name);
   require_ndim("params", params, 2);
   require_writeable("params", params);
   const py::ssize_t R = params.shape(0), d = params.shape(1);
@@ -104,6 +96,10 @@ void def_step(py::module_& m, const char* name) {
 }  // namespace
 
 void bind_optim(py::module_& m) {
+  py::enum_<optim::Kind>(m, "Optimizer", "The update rule: SGD (momentum, Nesterov), Adam or AdamW.")
+      .value("sgd", optim::Kind::sgd)
+      .value("adam", optim::Kind::adam)
+      .value("adamw", optim::Kind::adamw);
   def_step<float>(m, "optim_step_float32");
   def_step<double>(m, "optim_step_float64");
 }

@@ -22,40 +22,13 @@ auto col(const char* name, const A& a, py::ssize_t count) {
   return a.data();
 }
 
-py::dict simulate(const std::string& optimizer, const std::string& noise, in_array<double> h, in_array<double> x0,
-                  in_array<double> lr, in_array<double> momentum, in_array<double> dampening, in_array<double> beta1,
+py::dict simulate(const quadratic::Options& o, in_array<double> h, in_array<double> x0, in_array<double> lr,
+                  in_array<double> momentum, in_array<double> dampening, in_array<double> beta1,
                   in_array<double> beta2, in_array<double> eps, in_array<double> weight_decay,
-                  std::optional<in_array<double>> max_norm, in_array<double> noise_std,
-                  in_array<std::int64_t> batch_size, in_array<std::int64_t> accum_steps, bool nesterov, double dof,
-                  std::int64_t steps, std::int64_t record_every, std::int64_t grain, double max_loss,
-                  std::uint64_t key, std::int64_t first, std::int64_t count, int num_threads) {
-  quadratic::Options o;
-  if (optimizer == "sgd") {
-    o.optimizer = optim::Kind::sgd;
-  } else if (optimizer == "adam") {
-    o.optimizer = optim::Kind::adam;
-  } else if (optimizer == "adamw") {
-    o.optimizer = optim::Kind::adamw;
-  } else {
-    throw std::invalid_argument("optimizer must be 'sgd', 'adam' or 'adamw'; got '" + optimizer + "'");
-  }
-  if (noise == "gaussian") {
-    o.noise = quadratic::Noise::gaussian;
-  } else if (noise == "student_t") {
-    o.noise = quadratic::Noise::student_t;
-  } else {
-    throw std::invalid_argument("noise must be 'gaussian' or 'student_t'; got '" + noise + "'");
-  }
+                  std::optional<in_array<double>> max_grad_norm, in_array<double> noise_std,
+                  in_array<std::int64_t> batch_size, in_array<std::int64_t> accum_steps, std::uint64_t key,
+                  std::int64_t first, std::int64_t count, int num_threads) {
   if (count < 0) throw std::invalid_argument("count must be >= 0");
-  if (grain < 1) throw std::invalid_argument("grain must be >= 1");
-  if (steps < 1) throw std::invalid_argument("steps must be >= 1");
-  if (record_every < 1) throw std::invalid_argument("record_every must be >= 1");
-  o.nesterov = nesterov;
-  o.dof = dof;
-  o.steps = steps;
-  o.record_every = record_every;
-  o.grain = grain;
-  o.max_loss = max_loss;
   const py::ssize_t n = static_cast<py::ssize_t>(count);
   require_ndim("h", h, 2);
   const py::ssize_t d = h.shape(1);
@@ -68,13 +41,13 @@ py::dict simulate(const std::string& optimizer, const std::string& noise, in_arr
   p.hyper.beta2 = col("betas", beta2, n);
   p.hyper.eps = col("eps", eps, n);
   p.hyper.weight_decay = col("weight_decay", weight_decay, n);
-  p.hyper.max_norm = max_norm ? col("max_grad_norm", *max_norm, n) : nullptr;
+  p.hyper.max_norm = max_grad_norm ? col("max_grad_norm", *max_grad_norm, n) : nullptr;
   p.noise_std = col("noise_std", noise_std, n);
   p.batch_size = col("batch_size", batch_size, n);
   p.accum_steps = col("accum_steps", accum_steps, n);
 
-  const py::ssize_t K = static_cast<py::ssize_t>(steps / record_every);
-  const py::ssize_t nb = static_cast<py::ssize_t>((count + grain - 1) / grain);
+  const py::ssize_t K = static_cast<py::ssize_t>(o.steps / o.record_every);  // QuadraticOptions are checked
+  const py::ssize_t nb = static_cast<py::ssize_t>((count + o.grain - 1) / o.grain);
   auto final_loss = empty<double>({n});
   auto diverged = empty<bool>({n});
   auto diverged_step = empty<std::int64_t>({n});
@@ -116,12 +89,31 @@ py::dict simulate(const std::string& optimizer, const std::string& noise, in_arr
 }  // namespace
 
 void bind_quadratic(py::module_& m) {
-  m.def("simulate_quadratic", &simulate, py::arg("optimizer"), py::arg("noise"), py::arg("h"), py::arg("x0"),
+  py::enum_<quadratic::Noise>(m, "Noise", "Gradient noise of the noisy quadratic.")
+      .value("gaussian", quadratic::Noise::gaussian)
+      .value("student_t", quadratic::Noise::student_t);
+  using quadratic::Options;
+  py::class_<Options>(m, "QuadraticOptions", "The scalar options of simulate_quadratic, checked when made.")
+      .def(py::init([](optim::Kind optimizer, bool nesterov, quadratic::Noise noise, double dof, std::int64_t steps,
+                       std::int64_t record_every, std::int64_t grain, double max_loss) {
+             const Options o{optimizer, nesterov, noise, dof, steps, record_every, grain, max_loss};
+             quadratic::check(o);
+             return o;
+           }),
+           py::kw_only(), py::arg("optimizer"), py::arg("nesterov"), py::arg("noise"), py::arg("dof"),
+           py::arg("steps"), py::arg("record_every"), py::arg("grain"), py::arg("max_loss"))
+      .def_readonly("optimizer", &Options::optimizer)
+      .def_readonly("nesterov", &Options::nesterov)
+      .def_readonly("noise", &Options::noise)
+      .def_readonly("dof", &Options::dof)
+      .def_readonly("steps", &Options::steps)
+      .def_readonly("record_every", &Options::record_every)
+      .def_readonly("grain", &Options::grain)
+      .def_readonly("max_loss", &Options::max_loss);
+  m.def("simulate_quadratic", &simulate, py::arg("options"), py::kw_only(), py::arg("h"), py::arg("x0"),
         py::arg("lr"), py::arg("momentum"), py::arg("dampening"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"),
-        py::arg("weight_decay"), py::arg("max_norm").none(true), py::arg("noise_std"), py::arg("batch_size"),
-        py::arg("accum_steps"), py::arg("nesterov"), py::arg("dof"), py::arg("steps"), py::arg("record_every"),
-        py::arg("grain"), py::arg("max_loss"), py::arg("key"), py::arg("first"), py::arg("count"),
-        py::arg("num_threads"),
+        py::arg("weight_decay"), py::arg("max_grad_norm").none(true), py::arg("noise_std"), py::arg("batch_size"),
+        py::arg("accum_steps"), py::arg("key"), py::arg("first"), py::arg("count"), py::arg("num_threads"),
         "One chunk of replicas of the noisy-quadratic simulation; see tunelab.simulate_quadratic.");
 }
 

@@ -79,13 +79,7 @@ py::tuple ziggurat_tables() {
   return py::make_tuple(w, k, f, rng::detail::kZigR, rng::detail::kZigInvR);
 }
 
-int rng_simd_level() {
-#ifdef TUNELAB_RNG_X86_SIMD
-  return rng::detail::simd_level();
-#else
-  return 0;
-#endif
-}
+int rng_simd_level() { return simd::level(); }
 
 }  // namespace
 

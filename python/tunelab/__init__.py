@@ -30,8 +30,8 @@ from .rng import *  # noqa: F403
 from .scaling import *  # noqa: F403
 from .search import *  # noqa: F403
 from .sobol import *  # noqa: F403
+from .studies import *  # noqa: F403
 from .transfer import *  # noqa: F403
-from .weight_decay import *  # noqa: F403
 
 if TYPE_CHECKING:  # at run time loaded on first use (__getattr__ below)
     from . import reference
@@ -71,13 +71,18 @@ __all__ = [
     *_public("curvature"),  # 1. curvature and stability
     *_public("lr_range"),  # 2. learning-rate range test
     *_public("quadratic"),  # 3. batch size, accumulation, steady state
+    *_public("studies.accumulation"),
     *_public("scaling"),  # 4. batch-size scaling law
+    *_public("studies.batch_scaling"),
     *_public("early_stop"),  # 5. early-stopping reliability
-    *_public("weight_decay"),  # 6. Adam (L2) vs AdamW
+    *_public("studies.patience"),
+    *_public("studies.weight_decay"),  # 6. Adam (L2) vs AdamW
     *_public("search"),  # 7. clipping x learning rate, grid and random search
+    *_public("studies.clipping"),
     *_public("sobol"),  # 8. Sobol sensitivity
     *_public("rank"),  # 9. transfer across tasks
     *_public("transfer"),
+    *_public("studies.transfer"),
 ]
 
 

@@ -6,6 +6,295 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
+class Optimizer(metaclass=type):
+    """
+    The update rule: SGD (momentum, Nesterov), Adam or AdamW.
+    
+    Members:
+    
+      sgd
+    
+      adam
+    
+      adamw
+    """
+    __members__: typing.ClassVar[dict[str, Optimizer]]
+    adam: typing.ClassVar[Optimizer]
+    adamw: typing.ClassVar[Optimizer]
+    sgd: typing.ClassVar[Optimizer]
+    @typing.overload
+    def __eq__(self, other: Optimizer) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Optimizer) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class Noise(metaclass=type):
+    """
+    Gradient noise of the noisy quadratic.
+    
+    Members:
+    
+      gaussian
+    
+      student_t
+    """
+    __members__: typing.ClassVar[dict[str, Noise]]
+    gaussian: typing.ClassVar[Noise]
+    student_t: typing.ClassVar[Noise]
+    @typing.overload
+    def __eq__(self, other: Noise) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Noise) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class QuadraticOptions(metaclass=type):
+    """
+    The scalar options of simulate_quadratic, checked when made.
+    """
+    def __init__(self, *, optimizer: Optimizer, nesterov: bool, noise: Noise, dof: typing.SupportsFloat | typing.SupportsIndex, steps: typing.SupportsInt | typing.SupportsIndex, record_every: typing.SupportsInt | typing.SupportsIndex, grain: typing.SupportsInt | typing.SupportsIndex, max_loss: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def dof(self) -> float:
+        ...
+    @property
+    def grain(self) -> int:
+        ...
+    @property
+    def max_loss(self) -> float:
+        ...
+    @property
+    def nesterov(self) -> bool:
+        ...
+    @property
+    def noise(self) -> Noise:
+        ...
+    @property
+    def optimizer(self) -> Optimizer:
+        ...
+    @property
+    def record_every(self) -> int:
+        ...
+    @property
+    def steps(self) -> int:
+        ...
+class Method(metaclass=type):
+    """
+    Eigen-solver: power iteration or Lanczos.
+    
+    Members:
+    
+      power
+    
+      lanczos
+    """
+    __members__: typing.ClassVar[dict[str, Method]]
+    lanczos: typing.ClassVar[Method]
+    power: typing.ClassVar[Method]
+    @typing.overload
+    def __eq__(self, other: Method) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Method) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class Which(metaclass=type):
+    """
+    Which eigenvalue: largest algebraic (LA) or largest in magnitude (LM).
+    
+    Members:
+    
+      LA
+    
+      LM
+    """
+    LA: typing.ClassVar[Which]
+    LM: typing.ClassVar[Which]
+    __members__: typing.ClassVar[dict[str, Which]]
+    @typing.overload
+    def __eq__(self, other: Which) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Which) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class Reorth(metaclass=type):
+    """
+    Lanczos reorthogonalisation: full or selective.
+    
+    Members:
+    
+      full
+    
+      selective
+    """
+    __members__: typing.ClassVar[dict[str, Reorth]]
+    full: typing.ClassVar[Reorth]
+    selective: typing.ClassVar[Reorth]
+    @typing.overload
+    def __eq__(self, other: Reorth) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Reorth) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class EigenOptions(metaclass=type):
+    """
+    Options of the eigen-solvers, checked when made.
+    """
+    def __init__(self, *, method: Method, which: Which, reorth: Reorth, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_iter(self) -> int:
+        ...
+    @property
+    def method(self) -> Method:
+        ...
+    @property
+    def reorth(self) -> Reorth:
+        ...
+    @property
+    def tol(self) -> float:
+        ...
+    @property
+    def which(self) -> Which:
+        ...
 def centred_ranks(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> numpy.typing.NDArray[numpy.float64]:
     """
     Doubled, centred average ranks 2r - (n + 1); see tunelab.rankdata.
@@ -46,11 +335,11 @@ def openmp_enabled() -> bool:
     """
     Whether the extension was built with OpenMP.
     """
-def optim_step_float32(kind: str, params: numpy.typing.NDArray[numpy.float32], grads: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], state1: numpy.typing.NDArray[numpy.float32] | None, state2: numpy.typing.NDArray[numpy.float32] | None, steps: numpy.typing.NDArray[numpy.int64], has_buffer: numpy.typing.NDArray[numpy.bool_] | None, lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], momentum: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, dampening: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, beta1: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, beta2: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, eps: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, weight_decay: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_norm: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, nesterov: typing.Annotated[numpy.typing.ArrayLike, numpy.bool_] | None, maximize: typing.Annotated[numpy.typing.ArrayLike, numpy.bool_] | None, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+def optim_step_float32(kind: Optimizer, params: numpy.typing.NDArray[numpy.float32], grads: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], state1: numpy.typing.NDArray[numpy.float32] | None, state2: numpy.typing.NDArray[numpy.float32] | None, steps: numpy.typing.NDArray[numpy.int64], has_buffer: numpy.typing.NDArray[numpy.bool_] | None, lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], momentum: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, dampening: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, beta1: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, beta2: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, eps: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, weight_decay: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_norm: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, nesterov: typing.Annotated[numpy.typing.ArrayLike, numpy.bool_] | None, maximize: typing.Annotated[numpy.typing.ArrayLike, numpy.bool_] | None, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
     """
     One batched optimizer step in place; see tunelab.optim. Returns (grad_norm, effective_lr, skipped).
     """
-def optim_step_float64(kind: str, params: numpy.typing.NDArray[numpy.float64], grads: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], state1: numpy.typing.NDArray[numpy.float64] | None, state2: numpy.typing.NDArray[numpy.float64] | None, steps: numpy.typing.NDArray[numpy.int64], has_buffer: numpy.typing.NDArray[numpy.bool_] | None, lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], momentum: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, dampening: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, beta1: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, beta2: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, eps: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, weight_decay: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_norm: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, nesterov: typing.Annotated[numpy.typing.ArrayLike, numpy.bool_] | None, maximize: typing.Annotated[numpy.typing.ArrayLike, numpy.bool_] | None, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+def optim_step_float64(kind: Optimizer, params: numpy.typing.NDArray[numpy.float64], grads: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], state1: numpy.typing.NDArray[numpy.float64] | None, state2: numpy.typing.NDArray[numpy.float64] | None, steps: numpy.typing.NDArray[numpy.int64], has_buffer: numpy.typing.NDArray[numpy.bool_] | None, lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], momentum: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, dampening: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, beta1: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, beta2: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, eps: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, weight_decay: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_norm: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, nesterov: typing.Annotated[numpy.typing.ArrayLike, numpy.bool_] | None, maximize: typing.Annotated[numpy.typing.ArrayLike, numpy.bool_] | None, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
     """
     One batched optimizer step in place; see tunelab.optim. Returns (grad_norm, effective_lr, skipped).
     """
@@ -78,7 +367,7 @@ def sgd_quadratic_scores(dataset_sizes: typing.Annotated[numpy.typing.ArrayLike,
     """
     Final losses of SGD on the power-law noisy quadratic; see tunelab.SGDQuadraticObjective.
     """
-def simulate_quadratic(optimizer: str, noise: str, h: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], momentum: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dampening: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], beta1: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], beta2: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], eps: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], weight_decay: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_norm: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, noise_std: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], batch_size: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], accum_steps: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], nesterov: bool, dof: typing.SupportsFloat | typing.SupportsIndex, steps: typing.SupportsInt | typing.SupportsIndex, record_every: typing.SupportsInt | typing.SupportsIndex, grain: typing.SupportsInt | typing.SupportsIndex, max_loss: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> dict:
+def simulate_quadratic(options: QuadraticOptions, *, h: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], momentum: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dampening: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], beta1: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], beta2: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], eps: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], weight_decay: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_grad_norm: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, noise_std: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], batch_size: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], accum_steps: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> dict:
     """
     One chunk of replicas of the noisy-quadratic simulation; see tunelab.simulate_quadratic.
     """
@@ -126,15 +415,15 @@ def stream_triad(a: numpy.typing.NDArray[numpy.float64], b: typing.Annotated[num
     """
     a = b + s*c (bench probe).
     """
-def top_eigen_callable(matvec: collections.abc.Callable, n: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, which: typing.SupportsInt | typing.SupportsIndex, reorth: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+def top_eigen_callable(matvec: collections.abc.Callable, n: typing.SupportsInt | typing.SupportsIndex, options: EigenOptions, key: typing.SupportsInt | typing.SupportsIndex) -> tuple:
     """
     Top eigenpair of a matvec callable; see tunelab.top_eigenvalue.
     """
-def top_eigen_dense(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], method: typing.SupportsInt | typing.SupportsIndex, which: typing.SupportsInt | typing.SupportsIndex, reorth: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
+def top_eigen_dense(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], options: EigenOptions, key: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
     """
     Top eigenpair of a dense symmetric matrix; see tunelab.top_eigenvalue.
     """
-def top_eigen_stack(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], method: typing.SupportsInt | typing.SupportsIndex, which: typing.SupportsInt | typing.SupportsIndex, reorth: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
+def top_eigen_stack(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], options: EigenOptions, key: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
     """
     Top eigenpairs of a stack of symmetric matrices; see tunelab.top_eigenvalue.
     """

@@ -13,6 +13,9 @@ __all__ = [
     "check_int",
     "check_real",
     "check_choice",
+    "check_enum",
+    "check_bool",
+    "per_replica",
     "check_callable",
     "check_alloc",
     "broadcast_shape",
@@ -116,6 +119,54 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
     return value
+
+
+def check_enum(name: str, value: Any, enum: Any) -> Any:
+    """The member of a compiled ``enum`` (a ``_core`` kind) named ``value``."""
+    return enum.__members__[check_choice(name, value, enum.__members__)]
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False; got {type(value).__name__}")
+    return value
+
+
+def per_replica(
+    name: str,
+    value: Any,
+    R: int,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_inf: bool = False,
+) -> np.ndarray:
+    """``value`` (a scalar or an ``(R,)`` array) as a contiguous float64 ``(R,)`` array within bounds."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number or an (R,) array; got bool")
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):  # ragged sequences
+        raw = np.empty(0, dtype=object)
+    if raw.dtype.kind not in "iuf":  # complex, strings, objects, bools
+        raise TypeError(f"{name} must be a real number or an (R,) array; got {type(value).__name__} of dtype {raw.dtype}")
+    arr = raw.astype(np.float64)
+    if arr.ndim == 0:
+        arr = np.full(R, float(arr))
+    elif arr.shape != (R,):
+        raise ValueError(f"{name} must be a scalar or have shape (R,) = ({R},); got shape {arr.shape}")
+    else:
+        arr = np.ascontiguousarray(arr)
+    if np.any(np.isnan(arr)) or (not allow_inf and not np.all(np.isfinite(arr))):
+        raise ValueError(f"{name} must be finite (no NaN{'' if allow_inf else ' or inf'})")
+    if low is not None and np.any(arr <= low if low_open else arr < low):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}; got min {arr.min()}")
+    if high is not None and np.any(arr >= high if high_open else arr > high):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}; got max {arr.max()}")
+    return arr
 
 
 def check_alloc(name: str, shape: Iterable[int], itemsize: int = 8) -> None:

@@ -23,7 +23,7 @@ from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
 from ._stats import Moments
 from ._threads import resolve_num_threads
-from ._validation import as_array, check_alloc, check_callable, check_choice, check_int, check_real
+from ._validation import as_array, check_alloc, check_callable, check_enum, check_int, check_real
 
 __all__ = [
     "EigenResult",
@@ -36,10 +36,6 @@ __all__ = [
 
 #: Relative tolerance of the symmetry check: ``max|A − Aᵀ| ≤ SYM_TOL · max|A|``.
 SYM_TOL = 1e-8
-
-_METHODS = {"power": 0, "lanczos": 1}
-_WHICH = {"LA": 0, "LM": 1}
-_REORTH = {"full": 0, "selective": 1}
 
 
 @dataclass(frozen=True, repr=False)
@@ -134,13 +130,14 @@ class HutchinsonResult(Result):
 
 
 # ---------------------------------------------------------------------------------------------
-def _options(method: str, which: str, reorth: str, tol: Any, max_iter: Any) -> tuple[int, int, int, float, int]:
-    m = _METHODS[check_choice("method", method, _METHODS)]
-    w = _WHICH[check_choice("which", which, _WHICH)]
-    r = _REORTH[check_choice("reorth", reorth, _REORTH)]
-    tol = check_real("tol", tol, minimum=0.0, strict_min=True)
-    max_iter = check_int("max_iter", max_iter, minimum=1)
-    return m, w, r, tol, max_iter
+def _options(method: str, which: str, reorth: str, tol: Any, max_iter: Any) -> _core.EigenOptions:
+    return _core.EigenOptions(
+        method=check_enum("method", method, _core.Method),
+        which=check_enum("which", which, _core.Which),
+        reorth=check_enum("reorth", reorth, _core.Reorth),
+        tol=check_real("tol", tol, minimum=0.0, strict_min=True),
+        max_iter=check_int("max_iter", max_iter, minimum=1),
+    )
 
 
 class _CheckedMatVec:
@@ -248,7 +245,7 @@ def top_eigenvalue(
     used. Every width performs the same IEEE operations in the same order (no fused
     multiply-adds, no reassociation), so the result is the same bits on any CPU.
     """
-    m_, w_, r_, tol, max_iter = _options(method, which, reorth, tol, max_iter)
+    options = _options(method, which, reorth, tol, max_iter)
     threads = resolve_num_threads(num_threads)
     if callable(A) and not isinstance(A, np.ndarray):
         if n is None:
@@ -256,9 +253,7 @@ def top_eigenvalue(
         n = check_int("n", n, minimum=1)
         check_alloc("n", (2, n))
         key = kernel_key(rng)
-        value, vec, it, conv, res = _core.top_eigen_callable(
-            _CheckedMatVec(A, n, "A"), n, m_, w_, r_, tol, max_iter, key
-        )
+        value, vec, it, conv, res = _core.top_eigen_callable(_CheckedMatVec(A, n, "A"), n, options, key)
         _check_representable(value, "A")
         return EigenResult(float(value), vec, int(it), bool(conv), float(res))
     arr = _square(A, "A")
@@ -266,10 +261,10 @@ def top_eigenvalue(
         raise ValueError(f"n must match A's size {arr.shape[-1]}; got {n}")
     key = kernel_key(rng)
     if arr.ndim == 2:
-        value, vec, it, conv, res = _core.top_eigen_dense(arr, m_, w_, r_, tol, max_iter, key, threads, SYM_TOL)
+        value, vec, it, conv, res = _core.top_eigen_dense(arr, options, key, threads, SYM_TOL)
         _check_representable(value, "A")
         return EigenResult(float(value), vec, int(it), bool(conv), float(res))
-    value, vec, it, conv, res = _core.top_eigen_stack(arr, m_, w_, r_, tol, max_iter, key, threads, SYM_TOL)
+    value, vec, it, conv, res = _core.top_eigen_stack(arr, options, key, threads, SYM_TOL)
     _check_representable(value, "A")
     return EigenResult(value, vec, it, conv, res)
 

@@ -17,7 +17,7 @@ import numpy as np
 from . import _core
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
-from ._validation import as_array, broadcast_shape, scalar_or_array
+from ._validation import as_array, broadcast_shape, per_replica, scalar_or_array
 
 __all__ = ["SGD", "Adam", "AdamW", "StepInfo", "effective_lr"]
 
@@ -117,42 +117,6 @@ def _check_params(params: Any) -> np.ndarray:
     return params
 
 
-def per_replica(
-    name: str,
-    value: Any,
-    R: int,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-    allow_inf: bool = False,
-) -> np.ndarray:
-    """``value`` (a scalar or an ``(R,)`` array) as a contiguous float64 ``(R,)`` array within bounds."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a real number or an (R,) array; got bool")
-    try:
-        raw = np.asarray(value)
-    except (TypeError, ValueError):  # ragged sequences
-        raw = np.empty(0, dtype=object)
-    if raw.dtype.kind not in "iuf":  # complex, strings, objects, bools
-        raise TypeError(f"{name} must be a real number or an (R,) array; got {type(value).__name__} of dtype {raw.dtype}")
-    arr = raw.astype(np.float64)
-    if arr.ndim == 0:
-        arr = np.full(R, float(arr))
-    elif arr.shape != (R,):
-        raise ValueError(f"{name} must be a scalar or have shape (R,) = ({R},); got shape {arr.shape}")
-    else:
-        arr = np.ascontiguousarray(arr)
-    if np.any(np.isnan(arr)) or (not allow_inf and not np.all(np.isfinite(arr))):
-        raise ValueError(f"{name} must be finite (no NaN{'' if allow_inf else ' or inf'})")
-    if low is not None and np.any(arr <= low if low_open else arr < low):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}; got min {arr.min()}")
-    if high is not None and np.any(arr >= high if high_open else arr > high):
-        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}; got max {arr.max()}")
-    return arr
-
-
 class _Hyper:
     """A per-replica hyperparameter: reads give the ``(R,)`` float64 array, writes validate."""
 
@@ -193,7 +157,7 @@ class _Flag(_Hyper):
 
 
 class _Optimizer:
-    kind = ""
+    kind: _core.Optimizer
     lr = _Hyper(low=0.0)
     weight_decay = _Hyper(low=0.0)
     max_grad_norm = _Hyper(low=0.0, low_open=True, allow_inf=True)
@@ -320,7 +284,7 @@ class SGD(_Optimizer):
     Polyak (1964) for momentum; Sutskever et al., ICML 2013 for the Nesterov form PyTorch uses.
     """
 
-    kind = "sgd"
+    kind = _core.Optimizer.sgd
     momentum = _Hyper(low=0.0, high=1.0, high_open=True)
     dampening = _Hyper(low=0.0, high=1.0)
     nesterov = _Flag()
@@ -421,7 +385,7 @@ class Adam(_Optimizer):
     of Loshchilov & Hutter; see :class:`AdamW`.
     """
 
-    kind = "adam"
+    kind = _core.Optimizer.adam
     eps = _Hyper(low=0.0, low_open=True)
 
     def __init__(
@@ -491,7 +455,7 @@ class AdamW(Adam):
     into ``lr``).
     """
 
-    kind = "adamw"
+    kind = _core.Optimizer.adamw
 
     def __init__(
         self,

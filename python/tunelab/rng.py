@@ -52,6 +52,7 @@ def _fill(
     threads = resolve_num_threads(num_threads)
     key = kernel_key(rng)
     if out is None:
+        assert size is not None  # checked above
         out = np.empty(size)
     fn = _core.standard_normal_into if kind == "normal" else _core.uniform_into
     # Fill in slices (element i is a pure function of first + i, so the bits are those of one

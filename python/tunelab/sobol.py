@@ -33,7 +33,7 @@ from ._chunks import check_executor, run_chunks
 from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
-from ._validation import as_array, check_choice, check_int, check_real
+from ._validation import as_array, check_bool, check_choice, check_int, check_real
 
 __all__ = [
     "Problem",
@@ -436,8 +436,7 @@ def _check_design_args(n: int, sampling: str, replicates: int, scramble: bool) -
     if sampling == "sobol":
         _check_power_of_two(n, "n")
     replicates = check_int("replicates", replicates, minimum=1)
-    if not isinstance(scramble, bool):
-        raise TypeError(f"scramble must be True or False; got {type(scramble).__name__}")
+    scramble = check_bool("scramble", scramble)
     if replicates > 1 and sampling == "sobol" and not scramble:
         raise ValueError("replicates > 1 needs scramble=True: unscrambled replicates would be identical")
     return n, sampling, replicates
@@ -489,8 +488,7 @@ def saltelli_sample(
     """
     prob = _as_problem(problem)
     n, sampling, replicates = _check_design_args(n, sampling, replicates, scramble)
-    if not isinstance(second_order, bool):
-        raise TypeError(f"second_order must be True or False; got {type(second_order).__name__}")
+    second_order = check_bool("second_order", second_order)
     if sampling == "sobol" and 2 * prob.num_vars > int(_core.sobol_max_dim):
         raise ValueError(f"problem: Sobol' designs support up to {int(_core.sobol_max_dim) // 2} inputs; got {prob.num_vars}")
     key = kernel_key(rng) if (scramble or sampling == "random") else 0
@@ -630,8 +628,7 @@ def _indices(
 def _check_analysis_args(
     second_order: Any, n_boot: Any, conf_level: Any, conf_method: Any, replicates: Any, nan_policy: Any
 ) -> tuple[bool, int, float, str, int, str]:
-    if not isinstance(second_order, bool):
-        raise TypeError(f"second_order must be True or False; got {type(second_order).__name__}")
+    second_order = check_bool("second_order", second_order)
     conf_method = check_choice("conf_method", conf_method, ("bootstrap", "rqmc"))
     n_boot = check_int("n_boot", n_boot, minimum=0)
     conf_level = check_real("conf_level", conf_level, minimum=0.0, maximum=1.0, strict_min=True, strict_max=True)

@@ -101,17 +101,6 @@ inline void require_rho(double rho) {
   if (!(rho > -1.0 && rho < 1.0)) throw std::invalid_argument("rho must satisfy |rho| < 1; got " + std::to_string(rho));
 }
 
-// Split n items into `tasks` contiguous ranges (task i gets [lo, hi)).
-inline void task_range(std::int64_t n, std::int64_t tasks, std::int64_t i, std::int64_t& lo, std::int64_t& hi) noexcept {
-  lo = n * i / tasks;
-  hi = n * (i + 1) / tasks;
-}
-
-inline std::int64_t task_count(std::int64_t n, int num_threads) noexcept {
-  const std::int64_t t = resolve_threads(num_threads);
-  return std::max<std::int64_t>(1, std::min<std::int64_t>(t, n));
-}
-
 }  // namespace detail
 
 // Exact law of E^ for the gap rule with independent Gaussian noise of standard deviation
@@ -176,23 +165,14 @@ inline void first_passage_counts(const double* q, std::int64_t n_epochs, std::ui
   detail::require_positive("n_epochs", n_epochs);
   detail::require_positive("n_rep", n_rep);
   if (first < 0) throw std::invalid_argument("first must be >= 0; got " + std::to_string(first));
-  const std::int64_t tasks = detail::task_count(n_rep, num_threads);
-  const auto width = static_cast<std::size_t>(n_epochs + 1);
-  std::vector<std::int64_t> local(static_cast<std::size_t>(tasks) * width, 0);
   const rng::Key k = rng::split_key(key);
-  parallel_for(tasks, num_threads, [&](std::int64_t task) {
-    std::int64_t lo, hi;
-    detail::task_range(n_rep, tasks, task, lo, hi);
-    std::int64_t* h = local.data() + static_cast<std::size_t>(task) * width;
-    for (std::int64_t r = lo; r < hi; ++r) {
-      rng::Stream st(k, static_cast<std::uint64_t>(first + r));
-      std::int64_t e = 0;
-      while (e < n_epochs && !(st.uniform() < q[e])) ++e;
-      ++h[e];
-    }
+  const Histogram stops{counts, static_cast<std::size_t>(n_epochs + 1)};
+  replica_histograms(n_rep, num_threads, {stops}, [&](std::int64_t r, std::int64_t* h) {
+    rng::Stream st(k, static_cast<std::uint64_t>(first + r));
+    std::int64_t e = 0;
+    while (e < n_epochs && !(st.uniform() < q[e])) ++e;
+    ++h[e];
   });
-  for (std::int64_t t = 0; t < tasks; ++t)
-    for (std::size_t i = 0; i < width; ++i) counts[i] += local[static_cast<std::size_t>(t) * width + i];
 }
 
 // Monte Carlo of the gap rule with stationary AR(1) noise on the observed gap:
@@ -209,27 +189,18 @@ inline void gap_rule_ar1_counts(const double* gap, std::int64_t n_epochs, double
   if (!std::isfinite(threshold)) throw std::invalid_argument("threshold must be finite");
   if (first < 0) throw std::invalid_argument("first must be >= 0; got " + std::to_string(first));
   const double c = std::sqrt(1.0 - rho * rho);
-  const std::int64_t tasks = detail::task_count(n_rep, num_threads);
-  const auto width = static_cast<std::size_t>(n_epochs + 1);
-  std::vector<std::int64_t> local(static_cast<std::size_t>(tasks) * width, 0);
   const rng::Key k = rng::split_key(key);
-  parallel_for(tasks, num_threads, [&](std::int64_t task) {
-    std::int64_t lo, hi;
-    detail::task_range(n_rep, tasks, task, lo, hi);
-    std::int64_t* h = local.data() + static_cast<std::size_t>(task) * width;
-    for (std::int64_t r = lo; r < hi; ++r) {
-      rng::Stream st(k, static_cast<std::uint64_t>(first + r));
-      std::int64_t e = 0;
-      double eps = st.normal();
-      while (!(gap[e] + sigma * eps > threshold)) {
-        if (++e == n_epochs) break;
-        eps = rho * eps + c * st.normal();
-      }
-      ++h[e];
+  const Histogram stops{counts, static_cast<std::size_t>(n_epochs + 1)};
+  replica_histograms(n_rep, num_threads, {stops}, [&](std::int64_t r, std::int64_t* h) {
+    rng::Stream st(k, static_cast<std::uint64_t>(first + r));
+    std::int64_t e = 0;
+    double eps = st.normal();
+    while (!(gap[e] + sigma * eps > threshold)) {
+      if (++e == n_epochs) break;
+      eps = rho * eps + c * st.normal();
     }
+    ++h[e];
   });
-  for (std::int64_t t = 0; t < tasks; ++t)
-    for (std::size_t i = 0; i < width; ++i) counts[i] += local[static_cast<std::size_t>(t) * width + i];
 }
 
 struct PatienceOptions {
@@ -261,46 +232,34 @@ inline void patience_counts(const double* val, std::int64_t n_epochs, const Pati
   detail::require_rho(opt.rho);
   if (first < 0) throw std::invalid_argument("first must be >= 0; got " + std::to_string(first));
   const double c = std::sqrt(1.0 - opt.rho * opt.rho);
-  const std::int64_t tasks = detail::task_count(n_rep, num_threads);
-  const auto w_stop = static_cast<std::size_t>(n_epochs + 1), w_rest = static_cast<std::size_t>(n_epochs);
-  std::vector<std::int64_t> local_stop(static_cast<std::size_t>(tasks) * w_stop, 0);
-  std::vector<std::int64_t> local_rest(static_cast<std::size_t>(tasks) * w_rest, 0);
   const rng::Key k = rng::split_key(key);
   const double rho = opt.rho, sigma = opt.sigma, min_delta = opt.min_delta;
   const std::int64_t patience = opt.patience;
   const bool restore_best = opt.restore_best;
-  parallel_for(tasks, num_threads, [&](std::int64_t task) {
-    std::int64_t lo, hi;
-    detail::task_range(n_rep, tasks, task, lo, hi);
-    std::int64_t* hs = local_stop.data() + static_cast<std::size_t>(task) * w_stop;
-    std::int64_t* hr = local_rest.data() + static_cast<std::size_t>(task) * w_rest;
-    for (std::int64_t r = lo; r < hi; ++r) {
-      rng::Stream st(k, static_cast<std::uint64_t>(first + r));
-      double best = std::numeric_limits<double>::infinity();
-      std::int64_t best_e = 0, wait = 0, stop = n_epochs;  // 0-based; stop == n_epochs: ran to the end
-      double eps = 0.0;
-      for (std::int64_t e = 0; e < n_epochs; ++e) {
-        const double xi = st.normal();
-        eps = e == 0 ? xi : rho * eps + c * xi;
-        const double obs = val[e] + sigma * eps;
-        ++wait;
-        if (obs + min_delta < best) {
-          best = obs;
-          best_e = e;
-          wait = 0;
-        } else if (wait >= patience) {
-          stop = e;
-          break;
-        }
+  const Histogram stops{stop_counts, static_cast<std::size_t>(n_epochs + 1)};
+  const Histogram restored{restored_counts, static_cast<std::size_t>(n_epochs)};
+  replica_histograms(n_rep, num_threads, {stops, restored}, [&](std::int64_t r, std::int64_t* h) {
+    rng::Stream st(k, static_cast<std::uint64_t>(first + r));
+    double best = std::numeric_limits<double>::infinity();
+    std::int64_t best_e = 0, wait = 0, stop = n_epochs;  // 0-based; stop == n_epochs: ran to the end
+    double eps = 0.0;
+    for (std::int64_t e = 0; e < n_epochs; ++e) {
+      const double xi = st.normal();
+      eps = e == 0 ? xi : rho * eps + c * xi;
+      const double obs = val[e] + sigma * eps;
+      ++wait;
+      if (obs + min_delta < best) {
+        best = obs;
+        best_e = e;
+        wait = 0;
+      } else if (wait >= patience) {
+        stop = e;
+        break;
       }
-      ++hs[stop];
-      ++hr[restore_best ? best_e : std::min(stop, n_epochs - 1)];
     }
+    ++h[stop];
+    ++h[n_epochs + 1 + (restore_best ? best_e : std::min(stop, n_epochs - 1))];
   });
-  for (std::int64_t t = 0; t < tasks; ++t) {
-    for (std::size_t i = 0; i < w_stop; ++i) stop_counts[i] += local_stop[static_cast<std::size_t>(t) * w_stop + i];
-    for (std::size_t i = 0; i < w_rest; ++i) restored_counts[i] += local_rest[static_cast<std::size_t>(t) * w_rest + i];
-  }
 }
 
 }  // namespace tunelab::early_stop

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "tunelab/curvature.hpp"
+#include "tunelab/linalg.hpp"
 #include "tunelab/parallel.hpp"
 
 namespace tunelab::lr_range {
@@ -19,11 +19,11 @@ inline double lr_range_test_quadratic(const double* H, std::int64_t n, const dou
   if (n < 1) throw std::invalid_argument("H must not be empty");
   if (L < 0) throw std::invalid_argument("lrs must not have negative length");
   std::vector<double> g(static_cast<std::size_t>(n)), hg(static_cast<std::size_t>(n));
-  curvature::symv(H, n, x0, g.data(), threads);
-  curvature::symv(H, n, g.data(), hg.data(), threads);
-  const double f0 = 0.5 * curvature::dot(x0, g.data(), n);
-  const double gg = curvature::dot(g.data(), g.data(), n);
-  const double ghg = curvature::dot(g.data(), hg.data(), n);
+  linalg::symv(H, n, x0, g.data(), threads);
+  linalg::symv(H, n, g.data(), hg.data(), threads);
+  const double f0 = 0.5 * linalg::dot(x0, g.data(), n);
+  const double gg = linalg::dot(g.data(), g.data(), n);
+  const double ghg = linalg::dot(g.data(), hg.data(), n);
   parallel_for(L, threads, [=](std::int64_t l) {
     const double a = lrs[l];
     losses[l] = f0 - a * gg + 0.5 * a * a * ghg;

@@ -22,7 +22,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -92,16 +91,21 @@ inline double student_t(rng::Stream& s, double nu) noexcept {
   }
 }
 
-inline void check(const Problem& pb, const Params& p, const Options& o, std::int64_t first, std::int64_t count) {
-  if (pb.d < 1) throw std::invalid_argument("h must have at least one coordinate");
+// The options alone (they also size the outputs: steps / record_every records, blocks of grain).
+inline void check(const Options& o) {
   if (o.steps < 1) throw std::invalid_argument("steps must be >= 1");
   if (o.record_every < 1) throw std::invalid_argument("record_every must be >= 1");
   if (o.grain < 1) throw std::invalid_argument("grain must be >= 1");
-  if (first < 0 || first % o.grain != 0) throw std::invalid_argument("first must be a non-negative multiple of grain");
-  if (count < 0) throw std::invalid_argument("count must be >= 0");
   if (o.noise == Noise::student_t && !(o.dof > 2.0 && std::isfinite(o.dof)))
     throw std::invalid_argument("dof must be finite and > 2 (the noise variance must exist)");
   if (!(o.max_loss > 0.0)) throw std::invalid_argument("max_loss must be > 0");
+}
+
+inline void check(const Problem& pb, const Params& p, const Options& o, std::int64_t first, std::int64_t count) {
+  if (pb.d < 1) throw std::invalid_argument("h must have at least one coordinate");
+  check(o);
+  if (first < 0 || first % o.grain != 0) throw std::invalid_argument("first must be a non-negative multiple of grain");
+  if (count < 0) throw std::invalid_argument("count must be >= 0");
   optim::check_hyper(o.optimizer, p.hyper, count);
   if (o.optimizer == optim::Kind::sgd && o.nesterov) {  // torch's constructor check (hyperparameters are constant here)
     for (std::int64_t r = 0; r < count; ++r)
@@ -128,19 +132,9 @@ inline void simulate(const Problem& pb, const Params& p, const Options& o, std::
   const optim::Hyper& hp = p.hyper;
   const bool adam = o.optimizer != optim::Kind::sgd, decoupled = o.optimizer == optim::Kind::adamw;
   const double t_scale = o.noise == Noise::student_t ? std::sqrt((o.dof - 2.0) / o.dof) : 1.0;
-  bool failed = false;  // allocation failure inside the region (reported after it)
 
   parallel_for(nblocks, threads, [&](std::int64_t blk) {
-    std::vector<double> scratch;
-    try {
-      scratch.resize(static_cast<std::size_t>(6 * d + 2 * K + 1));
-    } catch (...) {
-#ifdef _OPENMP
-#pragma omp atomic write
-#endif
-      failed = true;
-      return;
-    }
+    std::vector<double> scratch(static_cast<std::size_t>(6 * d + 2 * K + 1));
     double* w = scratch.data();
     double* g = w + d;
     double* s1 = g + d;  // momentum buffer / exp_avg
@@ -251,7 +245,6 @@ inline void simulate(const Problem& pb, const Params& p, const Options& o, std::
       }
     }
   });
-  if (failed) throw std::bad_alloc();
 }
 
 }  // namespace tunelab::quadratic

@@ -245,9 +245,10 @@ inline void spearman_matrix(const double* x, const SpearmanOptions& opt, double*
       }
     });
   }
+  RegionGuard guard;  // centred_ranks grows w's vectors
 #ifdef _OPENMP
   const int threads = resolve_threads(num_threads);
-#pragma omp parallel num_threads(threads) if (threads > 1 && T > 1) default(none) shared(x, opt, scratch, constant, T, S, n, transpose)
+#pragma omp parallel num_threads(threads) if (threads > 1 && T > 1) default(none) shared(x, opt, scratch, constant, T, S, n, transpose, guard)
 #else
   (void)num_threads;
 #endif
@@ -257,11 +258,14 @@ inline void spearman_matrix(const double* x, const SpearmanOptions& opt, double*
 #pragma omp for schedule(static)
 #endif
     for (std::int64_t v = 0; v < T; ++v) {
-      const bool c = transpose ? centred_ranks(scratch + v * S, 1, n, scratch + v * S, w)
-                               : centred_ranks(x + v * opt.var_stride, opt.obs_stride, n, scratch + v * S, w);
-      constant[v] = c ? 1 : 0;
+      guard.run([&] {
+        const bool c = transpose ? centred_ranks(scratch + v * S, 1, n, scratch + v * S, w)
+                                 : centred_ranks(x + v * opt.var_stride, opt.obs_stride, n, scratch + v * S, w);
+        constant[v] = c ? 1 : 0;
+      });
     }
   }
+  guard.rethrow();
 
   // 2. Gram matrix of the centred ranks (upper triangle), blocks of observations in parallel,
   //    each into its own partial matrix; the partials are exact integers, so their sum is too.

@@ -25,23 +25,21 @@
 // last bits, and a wedge decision flips with probability ~1e-16.
 //
 // Speed: bulk fills (fill_normal_at, fill_uniform_at, Stream::fill_normal) compute Philox on
-// 8 counters at once with AVX2 (16 with AVX-512F) when the CPU has it, chosen at run time
-// (integer results identical to the scalar path); Stream caches up to 16 blocks, which is
-// transparent because a block is a pure function of its counter.
+// 8 counters at once with AVX2 (16 with AVX-512F) when the CPU has it, chosen at run time by
+// simd::level() (integer results identical to the scalar path); Stream caches up to 16
+// blocks, which is transparent because a block is a pure function of its counter.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 
 #include "tunelab/rng_tables.hpp"
+#include "tunelab/simd.hpp"
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) && \
-    !defined(TUNELAB_RNG_NO_SIMD)
-#define TUNELAB_RNG_X86_SIMD 1
+#ifdef TUNELAB_X86_DISPATCH
 #include <immintrin.h>
 #endif
 
@@ -125,7 +123,7 @@ inline void philox_blocks_scalar(const Key& key, std::uint64_t stream, std::uint
   }
 }
 
-#ifdef TUNELAB_RNG_X86_SIMD
+#ifdef TUNELAB_X86_DISPATCH
 // One Philox round on 8 counters held as structure of arrays (c0..c3, 8 x 32 bits each).
 // _mm256_mul_epu32 multiplies the even 32-bit lanes into 64-bit products; the odd lanes are
 // shifted down and multiplied separately, and blends put the halves back in their lanes.
@@ -243,27 +241,14 @@ __attribute__((target("avx512f,avx2"))) inline void philox16_avx512(const Key& k
 #endif
 #undef TUNELAB_PHILOX_MULHILO
 
-// 0: scalar, 1: AVX2, 2: AVX-512F, checked once (__builtin_cpu_supports also checks that the
-// OS saves the vector registers). The environment variable TUNELAB_RNG_SIMD=0|1|2, read at the
-// first call, caps the level (the tests compare the paths; the bits never depend on it).
-inline int simd_level() noexcept {
-  static const int level = [] {
-    int l = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-    if (const char* cap = std::getenv("TUNELAB_RNG_SIMD"); cap != nullptr && cap[0] >= '0' && cap[0] <= '2') {
-      l = std::min(l, cap[0] - '0');
-    }
-    return l;
-  }();
-  return level;
-}
-#endif  // TUNELAB_RNG_X86_SIMD
+#endif  // TUNELAB_X86_DISPATCH
 
 // Blocks slot .. slot + nb - 1 of `stream`, block-major into out (4 nb words).
 inline void philox_blocks(const Key& key, std::uint64_t stream, std::uint64_t slot, std::int64_t nb,
                           std::uint32_t* out) noexcept {
   std::int64_t j = 0;
-#ifdef TUNELAB_RNG_X86_SIMD
-  const int level = simd_level();
+#ifdef TUNELAB_X86_DISPATCH
+  const int level = simd::level();
   if (level == 2) {
     for (; j + 64 <= nb; j += 64) philox16_avx512<4>(key, stream, slot + static_cast<std::uint64_t>(j), out + 4 * j);
     for (; j + 16 <= nb; j += 16) philox16_avx512<1>(key, stream, slot + static_cast<std::uint64_t>(j), out + 4 * j);
@@ -356,7 +341,7 @@ inline std::int32_t zig_batch_scalar(const std::uint32_t* buf, std::int64_t w0, 
   return ns;
 }
 
-#ifdef TUNELAB_RNG_X86_SIMD
+#ifdef TUNELAB_X86_DISPATCH
 // The same with AVX2, 4 words at a time (little-endian: the words are the buffer's uint64s).
 // m < 2^52 becomes a double exactly by the 2^52 trick, then one IEEE multiply: same bits.
 __attribute__((target("avx2"))) inline std::int32_t zig_batch_avx2(const std::uint32_t* buf, std::int64_t w0,
@@ -392,8 +377,8 @@ __attribute__((target("avx2"))) inline std::int32_t zig_batch_avx2(const std::ui
 
 inline std::int32_t zig_batch(const std::uint32_t* buf, std::int64_t w0, std::int64_t count, double* o,
                               std::int32_t* slow) noexcept {
-#ifdef TUNELAB_RNG_X86_SIMD
-  if (simd_level() >= 1) return zig_batch_avx2(buf, w0, count, o, slow);
+#ifdef TUNELAB_X86_DISPATCH
+  if (simd::level() >= 1) return zig_batch_avx2(buf, w0, count, o, slow);
 #endif
   return zig_batch_scalar(buf, w0, count, o, slow);
 }

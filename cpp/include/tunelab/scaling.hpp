@@ -87,21 +87,31 @@ inline void sgd_quadratic(const double* sizes, std::int64_t n_sizes, const doubl
   const double alpha = opt.lr, s = opt.noise, epochs = opt.epochs, frac = opt.avg_fraction;
 
   // Runs differ a lot in cost (T ∝ N / B): a dynamic schedule balances them. Each run is a pure
-  // function of its (N, B, seed), so the schedule cannot change the results.
+  // function of its (N, B, seed), so the schedule cannot change the results. A thread whose
+  // scratch cannot be allocated skips its runs; the guard reports it after the region.
+  RegionGuard guard;
 #ifdef _OPENMP
   const int threads = resolve_threads(num_threads);
 #pragma omp parallel num_threads(threads) if (threads > 1 && runs > 1) default(none) \
-    shared(sizes, batches, seeds, scores, plam, pth0, psq, k, blocks_per_step, runs, d, alpha, s, epochs, frac, n_batches, n_seeds)
+    shared(sizes, batches, seeds, scores, plam, pth0, psq, k, blocks_per_step, runs, d, alpha, s, epochs, frac, n_batches, n_seeds, guard)
 #else
   (void)num_threads;
 #endif
   {
-    std::vector<double> theta(static_cast<std::size_t>(d)), z(static_cast<std::size_t>(d)), scale(static_cast<std::size_t>(d)),
-        keep(static_cast<std::size_t>(d));
+    std::vector<double> theta, z, scale, keep;
+    const auto du = static_cast<std::size_t>(d);
+    guard.run([&] {
+      theta.resize(du);
+      z.resize(du);
+      scale.resize(du);
+      keep.resize(du);
+    });
+    const bool ready = keep.size() == du;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
     for (std::int64_t r = 0; r < runs; ++r) {
+      if (!ready) continue;
       const std::int64_t kseed = r % n_seeds, jb = (r / n_seeds) % n_batches, in = r / (n_seeds * n_batches);
       const double b = batches[jb];
       const std::int64_t steps = n_steps(sizes[in], b, epochs);
@@ -128,6 +138,7 @@ inline void sgd_quadratic(const double* sizes, std::int64_t n_sizes, const doubl
       scores[r] = total / static_cast<double>(avg);
     }
   }
+  guard.rethrow();
 }
 
 }  // namespace tunelab::scaling

@@ -8,7 +8,9 @@
 // GCC/Clang) and picks the widest the CPU supports at run time. No -march=native: the library
 // stays portable. A kernel whose lanes are independent elements (never a sum whose grouping
 // depends on W) gives the same bits at every width, so only the speed depends on the CPU.
-// TUNELAB_SIMD=0/1/2 in the environment caps the width (to test exactly that).
+// level() is the library's one CPU-feature check: these kernels and the Philox bulk paths of
+// rng.hpp both ask it. TUNELAB_SIMD=0/1/2 in the environment, read once, caps the level for
+// both (the tests run every path that way; the bits never depend on it).
 #pragma once
 
 #include <algorithm>
@@ -30,7 +32,8 @@
 
 namespace tunelab::simd {
 
-// 2 = AVX-512F, 1 = AVX2, 0 = baseline (capped by TUNELAB_SIMD).
+// 2 = AVX-512F, 1 = AVX2, 0 = baseline (capped by TUNELAB_SIMD). __builtin_cpu_supports also
+// checks that the OS saves the vector registers.
 inline int level() noexcept {
 #ifdef TUNELAB_X86_DISPATCH
   static const int l = [] {

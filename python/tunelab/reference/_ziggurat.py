@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal, localcontext
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,7 @@ def solve_r(digits: int = 40) -> Decimal:
 
 
 @functools.cache
-def tables() -> dict[str, np.ndarray | float]:
+def tables() -> dict[str, Any]:
     """The ziggurat tables, each entry rounded once from 60-digit decimals.
 
     Returns a dict with ``w`` (N doubles: ``X_i / 2^52``), ``k`` (N uint64:

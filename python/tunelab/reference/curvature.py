@@ -5,6 +5,7 @@ quadratics, Hutchinson's estimator with the same Rademacher probes as the kernel
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -80,7 +81,7 @@ def _lanczos(mv: Callable[[np.ndarray], np.ndarray], v0: np.ndarray, which: str,
         B = np.array(Q)
         for _ in range(2):
             w = w - B.T @ (B @ w)
-        b = np.linalg.norm(w)
+        b = float(np.linalg.norm(w))
         beta.append(b)
         k = len(alpha)
         T = np.diag(alpha) + np.diag(beta[: k - 1], 1) + np.diag(beta[: k - 1], -1)
@@ -124,8 +125,10 @@ def top_eigenvalue(A: Any, *, n: int | None = None, method: str = "power", which
     draws = standard_normal(2 * n, key=key, stream=0)
     v0, v1 = draws[:n], draws[n:]
     if method == "lanczos":
-        out = [_lanczos(lambda x, j=j: mv_batch(x[None])[0] if mats is None else mats[j] @ x, v0, which, tol, max_iter)
-               for j in range(m)]
+        def mv_one(j: int, x: np.ndarray) -> np.ndarray:
+            return mv_batch(x[None])[0] if mats is None else mats[j] @ x
+
+        out = [_lanczos(partial(mv_one, j), v0, which, tol, max_iter) for j in range(m)]
         value, vec, it, conv, res = (np.array(c) for c in zip(*out))
     else:
         zeros = np.zeros(m)

@@ -71,7 +71,7 @@ class _Base:
         sign = np.where(np.broadcast_to(np.asarray(self.maximize, dtype=bool), (self.R,)), -1.0, 1.0)
         return norm, sign * coef, eff, ok
 
-    def _t(self, x: np.ndarray) -> np.ndarray:
+    def _t(self, x: Any) -> np.ndarray:
         return np.asarray(x).astype(self.params.dtype)
 
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 import tunelab
+from tunelab.studies import patience_tradeoff
 
 from .page import fmt_se
 
@@ -151,8 +152,8 @@ def run(page, quick: bool) -> None:
     v = 0.3 + 1.2 / np.sqrt(EPOCHS) + 0.002 * EPOCHS  # U-shaped validation loss, best near epoch 45
     sigma_v = 0.01
     pats = [1, 2, 3, 5, 8, 13, 21]
-    t = tunelab.patience_tradeoff(v, patience=pats, min_delta=[0.0, 0.002], noise_std=sigma_v,
-                                  n_rep=n_rep // 10, rng=11)  # fmt: skip
+    t = patience_tradeoff(v, patience=pats, min_delta=[0.0, 0.002], noise_std=sigma_v,
+                          n_rep=n_rep // 10, rng=11)  # fmt: skip
     fig, ax = plt.subplots(figsize=(7, 3.8))
     t.plot(ax=ax)
     ax.set_title(f"Keras EarlyStopping, restore_best_weights=True, noise sd {sigma_v}")

@@ -43,7 +43,7 @@ def run(page, quick: bool) -> None:
     import matplotlib.pyplot as plt
 
     import tunelab
-    from tunelab.quadratic import accumulation_study
+    from tunelab.studies import accumulation_study
 
     R = 600 if quick else 6000
     s2 = 1.0

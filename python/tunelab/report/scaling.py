@@ -40,6 +40,7 @@ def run(page, quick: bool) -> None:
     import matplotlib.pyplot as plt
 
     import tunelab
+    from tunelab.studies import batch_scaling_study
 
     obj = tunelab.SGDQuadraticObjective(rng=2024)
     delta = float(obj.expected_exponent)
@@ -55,7 +56,7 @@ def run(page, quick: bool) -> None:
         f"through the grid minimum); {n_seeds} seeds, {batches.size} batch sizes from 4 to 1000; error bars: "
         "jackknife over seeds."
     )
-    res = tunelab.batch_scaling_study(obj, sizes, batches, n_seeds=n_seeds, rng=0)
+    res = batch_scaling_study(obj, sizes, batches, n_seeds=n_seeds, rng=0)
     fit = res.fit
     exact = np.array([_exact_bopt(obj, float(n), batches[0], batches[-1]) for n in res.dataset_sizes])
     slope_exact = float(np.polyfit(np.log(res.dataset_sizes), np.log(exact), 1)[0])

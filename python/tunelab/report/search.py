@@ -16,7 +16,7 @@ _H = np.geomspace(0.1, 10.0, 8)  # clipping_study's default quadratic (condition
 def run(page, quick: bool) -> None:
     import matplotlib.pyplot as plt
 
-    from tunelab.search import clipping_study
+    from tunelab.studies import clipping_study
 
     seeds, steps = (8, 150) if quick else (48, 400)
     lrs = np.geomspace(1e-3, 2.0, 10 if quick else 15)

@@ -16,6 +16,7 @@ def run(page, quick: bool) -> None:
     import matplotlib.pyplot as plt
 
     import tunelab
+    from tunelab.studies import transfer_study
 
     S = 1000 if quick else 10_000
     c = np.linspace(0.0, 1.0, 6 if quick else 11)
@@ -25,7 +26,7 @@ def run(page, quick: bool) -> None:
         f"argmin. Spearman's ρ of the tuned rates of two tasks across {S} seeds is compared with the arcsine law "
         "(6/π)·arcsin(c_t c_u / 2), the rank correlation of a bivariate normal with correlation c_t c_u."
     )
-    res = tunelab.transfer_study(c, n_seeds=S, eval_noise=0.01, rng=1)
+    res = transfer_study(c, n_seeds=S, eval_noise=0.01, rng=1)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
     res.plot(axes)
     fig.tight_layout()
@@ -48,11 +49,11 @@ def run(page, quick: bool) -> None:
     mu = float(np.log(1e-3))
     g_rows, n_rows = [], []
     for G in grids:
-        r = tunelab.transfer_study(cc, n_seeds=S, lr_grid=np.exp(np.linspace(mu - 3, mu + 3, G)), eval_noise=0.0, rng=2)
+        r = transfer_study(cc, n_seeds=S, lr_grid=np.exp(np.linspace(mu - 3, mu + 3, G)), eval_noise=0.0, rng=2)
         g_rows.append([G, float(r.spearman[0, 1]), float(r.stderr[0, 1])])
     page.step("grid sizes")
     for e in noises:
-        r = tunelab.transfer_study(cc, n_seeds=S, eval_noise=e, rng=3)
+        r = transfer_study(cc, n_seeds=S, eval_noise=e, rng=3)
         n_rows.append([e, float(r.spearman[0, 1]), float(r.stderr[0, 1])])
     page.step("evaluation noise levels")
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))

@@ -37,7 +37,7 @@ def _data(seed: int = 0, inputs: int = 5, n_train: int = 128, label_noise: float
 def run(page, quick: bool) -> None:
     import matplotlib.pyplot as plt
 
-    from tunelab.weight_decay import weight_decay_study
+    from tunelab.studies import weight_decay_study
 
     kw = dict(seeds=4, steps=400) if quick else dict(seeds=8, steps=3000)
     res = weight_decay_study(rng=0, **kw)

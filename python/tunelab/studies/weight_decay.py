@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ._interrupt import interruptible
-from ._random import RNGLike, as_generator
-from ._results import Result, get_axes
-from ._validation import as_array, check_int, check_real
-from .optim import Adam, AdamW
+from .._interrupt import interruptible
+from .._random import RNGLike, as_generator
+from .._results import Result, get_axes
+from .._validation import as_array, check_int, check_real
+from ..curvature import top_eigenvalue
+from ..optim import Adam, AdamW
 
 __all__ = ["TwoLayerNet", "weight_decay_study", "WeightDecayStudyResult"]
 
@@ -216,8 +217,6 @@ def weight_decay_study(
     for the two: AdamW's per-step shrink is ``αλ``; Adam-L2's effective shrink is about
     ``αλ/(√v + ε)``.
     """
-    from .curvature import top_eigenvalue
-
     wd = as_array(weight_decays, "weight_decays", ndim=1)
     if np.any(wd < 0):
         raise ValueError("weight_decays must be a non-empty 1-d sequence of finite values >= 0")
