@@ -32,6 +32,13 @@ def _step_info() -> Any:
     return opt.step(np.arange(12.0).reshape(4, 3) / 4)
 
 
+def _stopping_reliability() -> Any:
+    es = tunelab.EarlyStopping(patience=100)
+    for v in _VAL + 0.01 * np.random.default_rng(0).standard_normal(_VAL.size):
+        es.update(v)
+    return es.reliability(n_boot=5, n_rep=500, rng=1)
+
+
 _BUILDERS: dict[str, Callable[[], Any]] = {
     "EigenResult": lambda: tunelab.top_eigenvalue(_A, rng=1),
     "EigenResult[stack]": lambda: tunelab.top_eigenvalue(np.stack([_A, 2 * _A, 3 * _A]), rng=1),
@@ -53,6 +60,7 @@ _BUILDERS: dict[str, Callable[[], Any]] = {
     "ThresholdChoice": lambda: tunelab.threshold_for_reliability(_TRAIN, _VAL, noise_std=0.02, k=3, target=0.5,
                                                                  grid=16),
     "PatienceStopping": lambda: tunelab.patience_stopping(_VAL, patience=3, noise_std=0.02, n_rep=2000, rng=1),
+    "StoppingReliability": lambda: _stopping_reliability(),
     "PatienceTradeoff": lambda: tunelab.patience_tradeoff(_VAL, patience=(1, 3), min_delta=(0.0, 1e-3),
                                                           noise_std=0.02, n_rep=2000, rng=1),
     "WeightDecayStudyResult": lambda: tunelab.weight_decay_study(weight_decays=(0.0, 0.1), seeds=2, steps=5,

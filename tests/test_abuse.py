@@ -146,6 +146,21 @@ _NX = np.random.default_rng(2).standard_normal((8, 2))
 _NY = np.sin(_NX[:, 0]) + 0.1 * _NX[:, 1]
 
 
+def _early_stopping_run(value=None, **kw):
+    """Build the rule, feed it ``_VAL`` (``value`` replacing one epoch) until it stops, and return
+    what it decided."""
+    es = tunelab.EarlyStopping(**kw)
+    stops = [es.update(v) for v in (_VAL[:5].tolist() + [value] + _VAL[5:].tolist() if value is not None else _VAL)]
+    return stops.index(True) if any(stops) else -1, es.best_epoch, es.best_value
+
+
+def _early_stopping_reliability(**kw):
+    es = tunelab.EarlyStopping(patience=1000)
+    for v in _VAL:
+        es.update(v)
+    return es.reliability(**kw)
+
+
 def _net_run(**kw):
     net = tunelab.TwoLayerNet(**kw)
     theta = np.linspace(-0.5, 0.5, net.D)
@@ -380,8 +395,10 @@ SPECS: dict[str, Spec] = {
                                     dict(H="array", x0="array", lrs="array", num_threads="threads"),
                                     nonfinite={"lr_critical", "curvature", "losses"}),
     "lr_finder": Spec(lambda **k: tunelab.lr_finder(k.pop("step", None) or _step_factory(), **k),
-                      dict(lr_min=1e-4, lr_max=1.0, num_steps=20, smooth=0.5, diverge_factor=4.0),
-                      dict(lr_min="real", lr_max="real", num_steps="int", smooth="real", diverge_factor="real"),
+                      dict(lr_min=1e-4, lr_max=1.0, num_steps=20, smooth=0.5, diverge_factor=4.0, suggestion="steep",
+                           skip_start=2, skip_end=5),
+                      dict(lr_min="real", lr_max="real", num_steps="int", smooth="real", diverge_factor="real",
+                           suggestion="choice", skip_start="int", skip_end="int"),
                       nonfinite={"lr_suggested", "smoothed", "losses"}),
     "lr_finder[step]": Spec(tunelab.lr_finder, dict(step=(lambda lr: 1.0 / (1.0 + lr)), num_steps=10), dict(step="loss"),
                             nonfinite={"lr_suggested", "smoothed", "losses"}),
@@ -507,6 +524,18 @@ SPECS: dict[str, Spec] = {
                                       dict(train_loss="array", val_loss="array", noise_std="real", k="int", target="real",
                                            bounds="array", grid="int", num_threads="threads", n_epochs="int"),
                                       nonfinite={"reliability", "best_threshold", "best_reliability"}),
+    "EarlyStopping": Spec(_early_stopping_run, dict(patience=3, min_delta=1e-3, mode="min", baseline=None,
+                                                   start_from_epoch=2, restore_best=True),
+                          dict(patience="int", min_delta="real", mode="choice", baseline="real",
+                               start_from_epoch="int", restore_best="bool"),
+                          nonfinite={"result"}),  # best_value: -inf once an -inf value is seen (it improves)
+    "EarlyStopping.update": Spec(_early_stopping_run, dict(value=0.5), dict(value="real"),
+                                 nonfinite={"result"}),  # NaN/inf values are taken, as Keras takes them
+    "EarlyStopping.reliability": Spec(_early_stopping_reliability, dict(window=9, n_boot=3, n_rep=200, rng=1,
+                                                                        num_threads=None),
+                                      dict(window="int", n_boot="int", n_rep="int", rng="rng",
+                                           num_threads="threads"),
+                                      nonfinite={"noise_std_se", "regret_se", "expected_epochs_se"}),  # n_boot < 2, n_rep = 1
     "patience_stopping": Spec(tunelab.patience_stopping,
                               dict(val_loss=_VAL, patience=3, min_delta=0.0, mode="min", noise_std=0.02, rho=0.0,
                                    restore_best=True, n_rep=1000, rng=1, num_threads=None, executor=None, progress=False,

@@ -561,3 +561,128 @@ def test_tradeoff_and_threshold_refusals():
         d.reliability(-1)
     with pytest.raises(ValueError, match="level"):
         d.quantile(0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# EarlyStopping: Keras' rule for a training loop
+def _run_rule(values, **kwargs):
+    es = tunelab.EarlyStopping(**kwargs)
+    stops = []
+    for v in values:
+        stops.append(es.update(v))
+        if stops[-1]:
+            break
+    return es, stops
+
+
+@pytest.mark.parametrize(
+    "kwargs, values, stop_at, best_epoch, best_value",
+    [
+        # patience 0: e0, e1 improve; e2 does not (wait 1 >= 0, e > 0): stop
+        (dict(), [1.0, 0.9, 0.95, 0.8], 2, 1, 0.9),
+        # min_delta 0.1: e1 (0.95 + 0.1 < 1.0? no) wait 1; e2 improves (0.95 < 1.0) wait 0; e3 wait 1; e4 wait 2: stop
+        (dict(patience=2, min_delta=0.1), [1.0, 0.95, 0.85, 0.84, 0.80, 0.70], 4, 2, 0.85),
+        # mode max: 0.6 is not > 0.6, wait 1 >= 1: stop at e2
+        (dict(patience=1, mode="max"), [0.5, 0.6, 0.6, 0.7, 0.65], 2, 1, 0.6),
+        # warm-up e0, e1 ignored (their lower values too); e2 first monitored, e3 does not improve: stop
+        (dict(patience=1, start_from_epoch=2), [0.1, 0.05, 1.0, 1.1, 0.9, 0.95], 3, 2, 1.0),
+        # baseline 0.5: improvements above it do not reset wait (1, 2, 3); e3 does not improve, wait 4 >= 2: stop
+        (dict(patience=2, baseline=0.5), [1.0, 0.9, 0.8, 0.85, 0.4], 3, 2, 0.8),
+        # ... the same sequence without a baseline runs on (wait 1 at e3)
+        (dict(patience=2), [1.0, 0.9, 0.8, 0.85, 0.4, 0.5, 0.6], 6, 4, 0.4),
+        # baseline beaten at e1 resets wait; e2 wait 1, e3 wait 2: stop
+        (dict(patience=2, baseline=0.5), [1.0, 0.4, 0.45, 0.46, 0.3], 3, 1, 0.4),
+        # NaN never improves; at e0 the rule cannot stop (Keras: epoch > 0), at e2 it does
+        (dict(), [np.nan, 1.0, np.nan], 2, 1, 1.0),
+    ],
+)
+def test_early_stopping_reproduces_hand_derived_keras_sequences(kwargs, values, stop_at, best_epoch, best_value):
+    es, stops = _run_rule(values, **kwargs)
+    assert stops == [False] * stop_at + [True]
+    assert es.stopped_epoch == stop_at and es.best_epoch == best_epoch and es.best_value == best_value
+    assert es.history == pytest.approx(values[: stop_at + 1], nan_ok=True)
+
+
+def test_early_stopping_never_stops_and_restore_best():
+    es, stops = _run_rule([3.0, 2.0, 1.0], patience=0)
+    assert not any(stops) and es.stopped_epoch is None and es.best_epoch == 2
+    es = tunelab.EarlyStopping(patience=1)
+    model = {"w": [0.0]}
+    for epoch, v in enumerate([1.0, 0.5, 0.7]):
+        model["w"][0] = float(epoch)  # the loop mutates its state in place
+        stop = es.update(v, state=model)
+    assert stop and es.best_epoch == 1 and es.best_state == {"w": [1.0]} and es.best_state is not model
+    # first monitored epoch with restore_best: kept whatever its value (Keras), then replaced on improvement
+    es = tunelab.EarlyStopping(patience=3)
+    es.update(np.nan, state="s0")
+    assert es.best_epoch == 0 and es.best_state == "s0" and es.best_value == math.inf
+    es.update(2.0, state="s1")
+    assert es.best_epoch == 1 and es.best_state == "s1"
+    es = tunelab.EarlyStopping(restore_best=False)
+    es.update(1.0, state={"w": 1})
+    assert es.best_state is None and es.best_epoch == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(patience=-1), ValueError, "patience"),
+        (dict(patience=1.5), TypeError, "patience"),
+        (dict(min_delta=-0.1), ValueError, "min_delta"),
+        (dict(min_delta=np.nan), ValueError, "min_delta"),
+        (dict(mode="auto"), ValueError, "mode"),
+        (dict(baseline="0.5"), TypeError, "baseline"),
+        (dict(baseline=np.inf), ValueError, "baseline"),
+        (dict(start_from_epoch=-1), ValueError, "start_from_epoch"),
+        (dict(restore_best=1), TypeError, "restore_best"),
+    ],
+)
+def test_early_stopping_refusals(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        tunelab.EarlyStopping(**kwargs)
+
+
+def test_early_stopping_update_and_reliability_refusals():
+    es = tunelab.EarlyStopping()
+    for bad in ("1.0", None, True, [1.0], 1 + 1j):
+        with pytest.raises(TypeError, match="value"):
+            es.update(bad)
+    with pytest.raises(ValueError, match="5 monitored epochs"):
+        es.reliability()
+    for v in range(6):
+        es.update(float(-v))
+    with pytest.raises(ValueError, match="window"):
+        es.reliability(window=4)
+    with pytest.raises(ValueError, match="window"):
+        es.reliability(window=7)
+    es.update(np.nan)
+    with pytest.raises(ValueError, match="finite"):
+        es.reliability()
+    with pytest.raises(ValueError, match="baseline"):
+        _run_rule(np.linspace(1, 0, 8), baseline=0.5)[0].reliability()
+
+
+def test_early_stopping_reliability_on_a_noisy_curve():
+    """A U-shaped validation curve with noise 0.02 (fixed seed), run through the rule until it
+    stops; reliability() from that history alone agrees with the truth (patience_stopping on
+    the noise-free curve over the same epochs, true sigma) within 4 of its reported standard
+    errors: the regret, the expected epochs run and the noise."""
+    e = np.arange(60)
+    clean = 1.0 / (1.0 + e / 5.0) + 0.002 * e
+    values = clean + 0.02 * np.random.default_rng(2).standard_normal(60)
+    es, stops = _run_rule(values, patience=5)
+    n = len(es.history)
+    assert stops[-1] and n < 60
+    rel = es.reliability(n_boot=20, n_rep=5000, rng=1)
+    truth = tunelab.patience_stopping(clean[:n], patience=5, noise_std=0.02, n_rep=50_000, rng=2)
+    assert abs(rel.noise_std - 0.02) <= 4 * rel.noise_std_se
+    assert abs(rel.regret - truth.regret) <= 4 * math.hypot(rel.regret_se, truth.regret_se)
+    assert abs(rel.expected_epochs - truth.expected_epochs) <= 4 * math.hypot(rel.expected_epochs_se,
+                                                                              truth.expected_epochs_se)
+    np.testing.assert_array_equal(rel.observed, values[:n])
+    np.testing.assert_array_equal(rel.epochs, np.arange(n))
+    assert rel.stop_pmf.sum() + rel.p_not_stopped == pytest.approx(1.0)
+    assert np.max(np.abs(rel.smoothed - clean[:n])) < 4 * 0.02
+    # the same inputs give the same answer
+    again = es.reliability(n_boot=20, n_rep=5000, rng=1)
+    assert again.regret == rel.regret and again.regret_se == rel.regret_se

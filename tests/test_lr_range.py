@@ -215,8 +215,162 @@ def test_lr_finder_no_divergence_and_nonfinite():
         (dict(step=lambda lr: 1.0, smooth=-0.1), ValueError, "smooth"),
         (dict(step=lambda lr: 1.0, diverge_factor=1.0), ValueError, "diverge_factor"),
         (dict(step=lambda lr: [1.0, 2.0]), TypeError, "step must return a real scalar"),
+        (dict(step=lambda lr: 1.0, suggestion="steepest"), ValueError, "suggestion"),
+        (dict(step=lambda lr: 1.0, suggestion=None), ValueError, "suggestion"),
+        (dict(step=lambda lr: 1.0, skip_start=-1), ValueError, "skip_start"),
+        (dict(step=lambda lr: 1.0, skip_start=2.0), TypeError, "skip_start"),
+        (dict(step=lambda lr: 1.0, skip_end=-1), ValueError, "skip_end"),
     ],
 )
 def test_lr_finder_refusals(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         tunelab.lr_finder(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# the suggestions: valley, steep, minimum
+class _Curve:
+    """``step`` that returns the given losses in order, whatever the rate."""
+
+    def __init__(self, values):
+        self.values, self.i = list(values), 0
+
+    def __call__(self, lr):
+        self.i += 1
+        return self.values[self.i - 1]
+
+
+def _noisy_lr_curve(seed, num_steps=100):
+    """A typical finder curve on a log grid from 1e-7 to 10: flat, a descent around 1e-3..1e-1, a
+    blow-up near 10, with 5 % multiplicative noise."""
+    t = np.linspace(-7.0, 1.0, num_steps)  # log10 of the rate
+    clean = 1.0 + 2.0 / (1.0 + np.exp(2.5 * (t + 2.5))) + np.exp(8.0 * (t - 0.3))
+    return clean * np.exp(0.05 * np.random.default_rng(seed).standard_normal(num_steps))
+
+
+def _index(res, lr):
+    """Index of ``lr`` in ``res.lrs`` (``lr`` is one of the rates, or a tenth of one for "minimum")."""
+    i = int(np.argmin(np.abs(np.log(res.lrs) - np.log(lr))))
+    np.testing.assert_allclose(res.lrs[i], lr, rtol=1e-14)
+    return i
+
+
+def test_suggestions_on_a_hand_derived_curve():
+    """Losses 5 4 6 3 2 7 1 8 (no smoothing, nothing skipped). Longest strictly decreasing
+    subsequences ending at each point: 1 2 1 3 4 1 5 1, so the longest valley has d = 5 points and
+    ends at e = 6: its middle is 6 − 2 = 4. Central differences (one-sided at the ends):
+    −1, ½, −½, −2, 2, −½, ½, 7, least at 3. The lowest loss is at 6."""
+    values = [5.0, 4.0, 6.0, 3.0, 2.0, 7.0, 1.0, 8.0]
+    for name, index, scale in (("valley", 4, 1.0), ("steep", 3, 1.0), ("minimum", 6, 0.1)):
+        res = tunelab.lr_finder(_Curve(values), lr_min=1e-3, lr_max=1.0, num_steps=8, smooth=0.0, diverge_factor=100.0,
+                                skip_start=0, skip_end=0, suggestion=name)
+        assert res.suggestion == name and not res.diverged
+        assert res.lr_suggested == res.suggestions[name] == res.lrs[index] * scale
+        assert list(res.suggestions) == ["valley", "steep", "minimum"]
+    # fastai's defaults skip num_steps // 10 = 0 points at the start and 5 at the end: 5 4 6 left
+    res = tunelab.lr_finder(_Curve(values), lr_min=1e-3, lr_max=1.0, num_steps=8, smooth=0.0, diverge_factor=100.0)
+    assert res.suggestions == {"valley": res.lrs[0], "steep": res.lrs[0], "minimum": res.lrs[1] / 10}
+
+
+@pytest.mark.parametrize("suggestion", ["valley", "steep", "minimum"])
+@pytest.mark.parametrize("smooth", [0.0, 0.9, 0.98])
+def test_suggestions_match_reference_on_noisy_curves(suggestion, smooth):
+    """Every rule, on ten noisy finder curves, equals the reference's (same point; the rates agree
+    to 1e-14, two ``pow`` implementations)."""
+    for seed in range(10):
+        values = _noisy_lr_curve(seed)
+        got = tunelab.lr_finder(_Curve(values), suggestion=suggestion, smooth=smooth)
+        exp = ref.lr_finder(_Curve(values), suggestion=suggestion, smooth=smooth)
+        np.testing.assert_allclose(got.smoothed, exp.smoothed, rtol=1e-12)
+        assert got.suggestion == exp.suggestion == suggestion and got.diverged == exp.diverged
+        for name in ("valley", "steep", "minimum"):
+            np.testing.assert_allclose(got.suggestions[name], exp.suggestions[name], rtol=1e-14)
+        np.testing.assert_allclose(got.lr_suggested, exp.lr_suggested, rtol=1e-14)
+
+
+def test_suggestions_avoid_the_ends_of_noisy_curves():
+    """The issue's failure: steepest descent over the whole curve lands on the first rate of a
+    noisy run (on six of these ten: the moving average's first steps). With the ends skipped, on
+    ten data orders no suggested rate is in the first or last tenth of the curve, and the valley
+    lies on the descent (1e-4 < α < 1e-1)."""
+    for seed in range(10):
+        res = tunelab.lr_finder(_Curve(_noisy_lr_curve(seed)))
+        assert res.diverged
+        k = res.lrs.size
+        for name, lr in res.suggestions.items():
+            assert res.lrs[k // 10] <= lr < res.lrs[k - k // 10], (seed, name, lr)
+        assert 1e-4 < res.suggestions["valley"] < 1e-1
+
+
+_CURVES = st.lists(st.integers(-20, 20), min_size=2, max_size=40)
+
+
+def _run_curve(values, **kwargs):
+    kwargs.setdefault("diverge_factor", 1e300)
+    return tunelab.lr_finder(_Curve(values), lr_min=1e-3, lr_max=1.0, num_steps=len(values), **kwargs)
+
+
+@given(values=_CURVES, smooth=st.sampled_from([0.0, 0.5, 0.9]), skip_start=st.integers(0, 6),
+       skip_end=st.integers(0, 6), diverge=st.sampled_from([1.5, 4.0, 1e300]))
+def test_suggestions_lie_inside_the_skipped_ends(values, smooth, skip_start, skip_end, diverge):
+    """Each rule's point is in ``[skip_start, u − skip_end)`` (``u``: the usable steps, the stopping
+    step left out); with that window empty every suggestion is NaN. Matches the reference."""
+    values = [float(np.exp(v / 4)) for v in values]  # positive losses, so the divergence rule can fire
+    res = _run_curve(values, smooth=smooth, skip_start=skip_start, skip_end=skip_end, diverge_factor=diverge)
+    used = res.lrs.size - res.diverged
+    exp = ref.lr_finder(_Curve(values), lr_min=1e-3, lr_max=1.0, num_steps=len(values), smooth=smooth,
+                        skip_start=skip_start, skip_end=skip_end, diverge_factor=diverge)
+    for name, lr in res.suggestions.items():
+        np.testing.assert_allclose(lr, exp.suggestions[name], rtol=1e-14)
+        if used - skip_end <= skip_start or (name == "steep" and used < 2):
+            assert math.isnan(lr), name
+        else:
+            assert skip_start <= _index(res, lr * 10 if name == "minimum" else lr) < used - skip_end, name
+
+
+_INCREASING = [np.exp, lambda y: y**3 + 5 * y, lambda y: np.arctan(y / 8)]
+
+
+@given(values=_CURVES, transform=st.sampled_from(_INCREASING), skip_start=st.integers(0, 3), skip_end=st.integers(0, 3))
+def test_valley_and_minimum_depend_only_on_the_order(values, transform, skip_start, skip_end):
+    """Without smoothing, any increasing transform of the losses (each keeps distinct integers
+    distinct in float64) leaves the valley and the minimum unchanged."""
+    y = np.array(values, dtype=float)
+    kw = dict(smooth=0.0, skip_start=skip_start, skip_end=skip_end)
+    a, b = _run_curve(y, **kw), _run_curve(transform(y), **kw)
+    for name in ("valley", "minimum"):
+        assert a.suggestions[name] == b.suggestions[name] or math.isnan(a.suggestions[name]) and math.isnan(b.suggestions[name])
+
+
+@given(values=_CURVES, scale=st.sampled_from([0.25, 1.0, 8.0]), shift=st.integers(-100, 100),
+       skip_start=st.integers(0, 3), skip_end=st.integers(0, 3))
+def test_steep_is_invariant_to_positive_affine_maps(values, scale, shift, skip_start, skip_end):
+    """Without smoothing, ``a ℓ + b`` with ``a > 0`` (exact here: a power of two times small
+    integers plus an integer) leaves every suggestion unchanged; ``−ℓ`` turns the least slope
+    into the greatest, so "steep" is not invariant to decreasing maps (checked on one curve)."""
+    y = np.array(values, dtype=float)
+    kw = dict(smooth=0.0, skip_start=skip_start, skip_end=skip_end)
+    a, b = _run_curve(y, **kw), _run_curve(scale * y + shift, **kw)
+    np.testing.assert_array_equal(list(a.suggestions.values()), list(b.suggestions.values()))
+    up = _run_curve([3.0, 2.0, 0.0, -1.0, 5.0], smooth=0.0, skip_start=0, skip_end=0)
+    down = _run_curve([-3.0, -2.0, 0.0, 1.0, -5.0], smooth=0.0, skip_start=0, skip_end=0)
+    assert up.suggestions["steep"] == up.lrs[1] and down.suggestions["steep"] == down.lrs[4]
+
+
+def test_lr_finder_plot_clips_a_spike_and_marks_every_suggestion():
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = _noisy_lr_curve(0)
+    values[30] = 1e4  # one spike of the raw loss
+    res = tunelab.lr_finder(_Curve(values), smooth=0.0)
+    ax = res.plot()
+    assert ax.get_xscale() == "log"
+    low, high = ax.get_ylim()
+    assert high < 10 and low < np.min(res.smoothed) < high
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    for name in ("valley", "steep", "minimum"):
+        assert sum(label.startswith(name) for label in labels) == 1
+    assert any(label.endswith("(suggested)") and label.startswith("valley") for label in labels)
+    plt.close(ax.figure)

@@ -66,6 +66,7 @@ SCALAR_ONLY: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
 _FIXED = "takes arrays of documented, fixed dimensions (matrices, curves, designs), not elementwise"
 _PER_REPLICA = "scalar or per-replica (R,) settings: the outputs are per replica by design"
 _SIZES = "takes counts, options or callables, no array-or-scalar value"
+_PER_EPOCH = "a stateful rule for a training loop: settings, then one value per call, by design"
 NOT_ELEMENTWISE: dict[str, str] = {
     **dict.fromkeys(
         ["top_eigenvalue", "stability_bound", "gd_quadratic", "hutchinson_trace", "lr_range_test",
@@ -78,6 +79,7 @@ NOT_ELEMENTWISE: dict[str, str] = {
         _FIXED,
     ),
     **dict.fromkeys(["simulate_quadratic", "SGD", "Adam", "AdamW"], _PER_REPLICA),
+    **dict.fromkeys(["EarlyStopping", "EarlyStopping.update", "EarlyStopping.reliability"], _PER_EPOCH),
     **dict.fromkeys(
         ["openmp_enabled", "standard_normal", "uniform", "lr_finder", "SGDQuadraticObjective", "Uniform",
          "LogUniform", "Grid.grid", "Grid.sample", "Uniform.grid", "Uniform.sample", "LogUniform.grid",

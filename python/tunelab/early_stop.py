@@ -9,7 +9,9 @@ Two kinds of rule (SCIENCE.md section 5):
   :func:`threshold_for_reliability`);
 * the **patience rule** users actually run -- Keras' ``EarlyStopping`` (``patience``,
   ``min_delta``, ``restore_best_weights``), simulated under noisy validation curves
-  (:func:`patience_stopping`; :func:`tunelab.studies.patience_tradeoff` scans its settings).
+  (:func:`patience_stopping`; :func:`tunelab.studies.patience_tradeoff` scans its settings),
+  and the rule itself for a training loop (:class:`EarlyStopping`), which can say how
+  reliable it is on the curve seen so far (:meth:`EarlyStopping.reliability`).
 
 Monte Carlo runs in the compiled core, replicas in parallel, each replica on its own
 counter-based stream (stream = global replica index), stopping its draws at its own stop, and
@@ -19,6 +21,7 @@ bit-identical for any ``num_threads``, chunking or ``executor``.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -31,7 +34,7 @@ from scipy.special import ndtr
 
 from . import _core
 from ._chunks import run_chunks
-from ._random import RNGLike, kernel_key
+from ._random import RNGLike, as_generator, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
 from ._validation import as_array, check_choice, check_int, check_real
@@ -43,6 +46,8 @@ __all__ = [
     "stopping_distribution",
     "threshold_for_reliability",
     "patience_stopping",
+    "EarlyStopping",
+    "StoppingReliability",
 ]
 
 Curve = Union[np.ndarray, Sequence[float], Callable[[np.ndarray], Any]]
@@ -680,11 +685,16 @@ class PatienceStopping(Result):
         ax2 = ax.twinx()
         ax2.plot(e, self.val_loss, color="C3", lw=1.2, label="expected val_loss")
         ax2.set_ylabel("monitored value")
-        h1, l1 = ax.get_legend_handles_labels()
-        h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, fontsize="small")
+        _joint_legend(ax, ax2)
         ax.set_title(f"patience={self.patience}, min_delta={self.min_delta:g}: regret {self.regret:.3g} ± {self.regret_se:.2g}")
         return ax
+
+
+def _joint_legend(ax: Any, twin: Any) -> None:
+    """One legend on ``ax`` for the lines of ``ax`` and its twin axes."""
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = twin.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize="small")
 
 
 def _mean_se(values: np.ndarray, counts: np.ndarray, n: int) -> tuple[float, float]:
@@ -820,3 +830,286 @@ def patience_stopping(
         restore_best=restore_best, n_rep=n_rep, key=kernel_key(rng), num_threads=num_threads, executor=executor,
         progress=progress,
     )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# the rule for a training loop, and its reliability on the curve seen so far
+
+
+@dataclass(frozen=True, repr=False)
+class StoppingReliability(Result):
+    """How reliable an :class:`EarlyStopping` rule is on the curve seen so far (see
+    :meth:`EarlyStopping.reliability`).
+
+    Attributes
+    ----------
+    observed : ndarray, shape (n,)
+        The monitored values (from ``start_from_epoch`` on).
+    smoothed : ndarray, shape (n,)
+        The smoothed curve (Savitzky-Golay, local quadratics over ``window`` epochs).
+    stop_pmf : ndarray, shape (n,)
+        ``P(the rule stops at each of these epochs)`` on noisy copies of ``smoothed``.
+    noise_std, noise_std_se : float
+        The noise estimate (from the second differences of ``observed``) and its bootstrap
+        standard error (NaN when ``n_boot < 2``).
+    p_not_stopped : float
+        ``P(the rule does not stop within these n epochs)``.
+    expected_epochs, expected_epochs_se : float
+        Mean number of monitored epochs run (``n`` when it does not stop) and its standard error.
+    regret, regret_se : float
+        Expected ``smoothed(restored) - min smoothed`` (``max - ...`` for ``mode="max"``) and its
+        standard error (Monte Carlo and bootstrap together).
+    first_epoch : int
+        The epoch index of ``observed[0]`` (``start_from_epoch``).
+    window, n_boot, n_rep : int
+        The settings used.
+    """
+
+    observed: np.ndarray
+    smoothed: np.ndarray
+    stop_pmf: np.ndarray
+    noise_std: float
+    noise_std_se: float
+    p_not_stopped: float
+    expected_epochs: float
+    expected_epochs_se: float
+    regret: float
+    regret_se: float
+    first_epoch: int
+    window: int
+    n_boot: int
+    n_rep: int
+
+    @property
+    def epochs(self) -> np.ndarray:
+        """Epoch indices of ``observed`` (counted from 0, as :class:`EarlyStopping` counts them)."""
+        return self.first_epoch + np.arange(self.observed.shape[0])
+
+    def plot(self, ax: Any = None) -> Any:
+        """Observed values, the smoothed curve with a ±noise band; the stop-epoch law on the right axis."""
+        ax = get_axes(ax)
+        e = self.epochs
+        ax.plot(e, self.observed, "o", ms=3, color="C0", label="observed")
+        ax.plot(e, self.smoothed, color="C0", label="smoothed")
+        ax.fill_between(e, self.smoothed - self.noise_std, self.smoothed + self.noise_std, color="C0", alpha=0.2,
+                        label=f"± noise {self.noise_std:.3g}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("monitored value")
+        ax2 = ax.twinx()
+        ax2.step(e, self.stop_pmf, where="mid", color="C3", label="stop epoch law")
+        ax2.set_ylabel("probability")
+        _joint_legend(ax, ax2)
+        ax.set_title(f"regret {self.regret:.3g} ± {self.regret_se:.2g}")
+        return ax
+
+
+def _noise_estimate(y: np.ndarray) -> float:
+    """``sigma`` from the second differences: for a smooth curve plus independent noise,
+    ``y[i+1] - 2 y[i] + y[i-1]`` is the noise's ``e[i+1] - 2 e[i] + e[i-1]`` (variance ``6 sigma^2``)
+    plus a small curvature term; ``1.4826 MAD / sqrt(6)`` estimates ``sigma`` robustly (the MAD
+    about the median also absorbs a constant curvature)."""
+    d = np.diff(y, 2)
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(6.0))
+
+
+def _smooth(y: np.ndarray, window: int) -> np.ndarray:
+    from scipy.signal import savgol_filter
+
+    return np.asarray(savgol_filter(y, window, 2, mode="interp"), dtype=np.float64)
+
+
+class EarlyStopping:
+    """Keras' ``EarlyStopping`` rule for a training loop: call :meth:`update` once per epoch with
+    the monitored value; it returns True when training should stop.
+
+    The rule is ``keras.callbacks.EarlyStopping`` (Keras 3, ``keras/src/callbacks/early_stopping.py``)
+    line by line, for ``mode="min"`` (for ``"max"`` read ``>`` and ``- min_delta``). Epochs are
+    counted from 0 (the number of earlier :meth:`update` calls), as Keras' ``epoch``:
+
+    0. Before training: ``best = +inf``, ``wait = 0``, no best epoch.
+    1. At epoch ``e < start_from_epoch`` (warm-up) nothing happens: the value is recorded in
+       ``history`` only.
+    2. At the first monitored epoch, with ``restore_best``, its ``state`` is kept and it is the
+       best epoch whatever its value (Keras: "if best weights were never set, the current
+       weights are the best").
+    3. ``wait += 1``.
+    4. Improvement means ``value + min_delta < best`` (Keras: ``monitor_op(current - min_delta,
+       best)`` with ``min_delta`` negated in mode "min"; NaN never improves). On improvement:
+       ``best = value``, ``best_epoch = e``, ``state`` is kept (with ``restore_best``); ``wait``
+       goes back to 0 only if the value also improves on ``baseline`` (when given); and the
+       epoch ends there (no stop on an improving epoch, even one that misses the baseline).
+    5. Otherwise, if ``wait >= patience`` and ``e > 0``, stop: ``update`` returns True and
+       ``stopped_epoch = e``. Since ``wait`` is incremented before the comparison,
+       ``patience=0`` (Keras' default) stops at the first epoch that does not improve, exactly
+       as ``patience=1``.
+
+    Keras' ``restore_best_weights=True`` then loads the best weights at the end of training
+    (stopped or not): here ``best_state`` holds a deep copy of the ``state`` passed with the best
+    epoch, for the loop to load. A call after a stop applies the rule again (Keras' callback
+    would too); ``stopped_epoch`` is the last epoch at which it said stop.
+
+    Differences from Keras: ``mode`` has no ``"auto"`` (there is no metric name to infer it
+    from); a negative ``min_delta`` is refused (Keras takes its absolute value); the epoch
+    attributes are None until set (Keras: 0).
+
+    Parameters
+    ----------
+    patience : int
+        Epochs without improvement before stopping (``>= 0``).
+    min_delta : float
+        Minimum change that counts as an improvement (``>= 0``).
+    mode : {"min", "max"}
+        Minimise (losses) or maximise (accuracies).
+    baseline : float, optional
+        A value the monitored quantity must beat (``wait`` resets only on epochs that improve
+        on both the best so far and the baseline).
+    start_from_epoch : int
+        Warm-up epochs that are not monitored (``>= 0``).
+    restore_best : bool
+        Keep a deep copy of the best epoch's ``state`` (Keras' ``restore_best_weights``).
+
+    Attributes
+    ----------
+    history : list of float
+        Every value passed to :meth:`update`, warm-up included.
+    best_value : float
+        The best monitored value (``+inf`` for ``"min"``, ``-inf`` for ``"max"`` before any).
+    best_epoch : int or None
+        The epoch of ``best_value`` (or of the first monitored epoch, see step 2).
+    best_state : object
+        Deep copy of the ``state`` passed with ``best_epoch`` (None without ``restore_best``).
+    stopped_epoch : int or None
+        The epoch at which :meth:`update` returned True.
+    wait : int
+        Keras' counter of epochs since the last improvement that reset it.
+    """
+
+    def __init__(
+        self,
+        patience: int = 0,
+        min_delta: float = 0.0,
+        mode: str = "min",
+        baseline: float | None = None,
+        start_from_epoch: int = 0,
+        restore_best: bool = True,
+    ) -> None:
+        self.patience = check_int("patience", patience, minimum=0)
+        self.min_delta = check_real("min_delta", min_delta, minimum=0.0)
+        self.mode = check_choice("mode", mode, ("min", "max"))
+        self.baseline = None if baseline is None else check_real("baseline", baseline)
+        self.start_from_epoch = check_int("start_from_epoch", start_from_epoch, minimum=0)
+        if not isinstance(restore_best, bool):
+            raise TypeError(f"restore_best must be True or False; got {type(restore_best).__name__}")
+        self.restore_best = restore_best
+        self.history: list[float] = []
+        self.wait = 0
+        self.best_value = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch: int | None = None
+        self.best_state: Any = None
+        self.stopped_epoch: int | None = None
+
+    def __repr__(self) -> str:
+        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta:g}, mode={self.mode!r}, "
+                f"baseline={self.baseline!r}, start_from_epoch={self.start_from_epoch}, restore_best={self.restore_best}; "
+                f"epochs seen={len(self.history)}, best_epoch={self.best_epoch}, stopped_epoch={self.stopped_epoch})")
+
+    def _improves(self, value: float, reference: float) -> bool:
+        if self.mode == "min":
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
+
+    def update(self, value: float, state: Any = None) -> bool:
+        """Record this epoch's monitored ``value`` (a real number; NaN counts as no improvement)
+        and, with ``restore_best``, a deep copy of ``state`` if it is the best epoch. Returns True
+        when training should stop now (steps 1-5 of the class docstring)."""
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"value must be a real number; got {type(value).__name__}")
+        value = float(value)
+        epoch = len(self.history)
+        self.history.append(value)
+        if epoch < self.start_from_epoch:  # 1
+            return False
+        if self.restore_best and self.best_epoch is None:  # 2
+            self.best_state, self.best_epoch = copy.deepcopy(state), epoch
+        self.wait += 1  # 3
+        if self._improves(value, self.best_value):  # 4
+            self.best_value, self.best_epoch = value, epoch
+            if self.restore_best:
+                self.best_state = copy.deepcopy(state)
+            if self.baseline is None or self._improves(value, self.baseline):
+                self.wait = 0
+            return False
+        if self.wait >= self.patience and epoch > 0:  # 5
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def reliability(
+        self,
+        *,
+        window: int | None = None,
+        n_boot: int = 50,
+        n_rep: int = 10_000,
+        rng: RNGLike = None,
+        num_threads: int | None = None,
+    ) -> StoppingReliability:
+        """How reliable this very rule is on a curve like the one seen so far.
+
+        From the ``n`` monitored values (``history[start_from_epoch:]``, at least 5, all finite):
+
+        1. **Curve**: a Savitzky-Golay smoothing, local quadratic fits over a centred window of
+           ``window`` epochs (odd, ``5 <= window <= n``; default the odd number nearest ``n/4``,
+           at least 5), the fits over the first and last ``window`` values at the two ends
+           (``scipy.signal.savgol_filter``, ``mode="interp"``).
+        2. **Noise**: ``sigma = 1.4826 MAD(d) / sqrt(6)`` from the second differences
+           ``d_i = y_{i+1} - 2 y_i + y_{i-1}`` (independent noise of sd ``sigma`` gives them
+           variance ``6 sigma^2``; the smooth curve contributes its small curvature, which the
+           MAD about the median largely absorbs). Noise correlated across epochs is not modelled.
+        3. :func:`patience_stopping` on that curve and ``sigma`` with this rule's ``patience``,
+           ``min_delta``, ``mode`` and ``restore_best`` (``n_rep`` noisy copies): the law of the
+           stop epoch, the expected epochs run and the expected **regret** of the restored (or
+           last) epoch against the best of the smoothed curve.
+        4. **Uncertainty**: a parametric bootstrap, ``n_boot`` new histories ``smoothed + sigma
+           eps``, each smoothed, its ``sigma`` estimated and step 3 rerun; the standard errors
+           combine the Monte Carlo error of step 3 and the spread of the bootstrap answers
+           (the error of estimating the curve and ``sigma`` from one noisy history).
+
+        Needs ``baseline=None`` (:func:`patience_stopping` models no baseline). The warm-up is
+        left out: the rule does not see it, and the regret is against the monitored epochs.
+        """
+        if self.baseline is not None:
+            raise ValueError("reliability() needs baseline=None: patience_stopping simulates the rule without a baseline")
+        y = np.asarray(self.history[self.start_from_epoch :], dtype=np.float64)
+        n = y.shape[0]
+        if n < 5:
+            raise ValueError(f"reliability() needs at least 5 monitored epochs; {n} seen so far")
+        if not np.isfinite(y).all():
+            raise ValueError("reliability() needs finite monitored values; the history holds NaN or inf")
+        if window is None:
+            window = min(n if n % 2 else n - 1, max(5, 2 * int(round((n / 4 - 1) / 2)) + 1))
+        window = check_int("window", window, minimum=5, maximum=n)
+        if window % 2 == 0:
+            raise ValueError(f"window must be odd; got {window}")
+        n_boot = check_int("n_boot", n_boot, minimum=0)
+        n_rep = check_int("n_rep", n_rep, minimum=1)
+        gen = as_generator(rng)
+        rule = partial(patience_stopping, patience=self.patience, min_delta=self.min_delta, mode=self.mode,
+                       restore_best=self.restore_best, n_rep=n_rep, num_threads=num_threads)
+        smoothed, sigma = _smooth(y, window), _noise_estimate(y)
+        main = rule(smoothed, noise_std=sigma, rng=gen)
+        boot = np.empty((n_boot, 3))
+        for b in range(n_boot):
+            yb = smoothed + sigma * gen.standard_normal(n)
+            sb = _noise_estimate(yb)
+            rb = rule(_smooth(yb, window), noise_std=sb, rng=gen)
+            boot[b] = rb.regret, rb.expected_epochs, sb
+        spread = boot.std(axis=0, ddof=1) if n_boot >= 2 else np.full(3, math.nan)
+        with np.errstate(invalid="ignore"):
+            regret_se = math.hypot(main.regret_se, spread[0]) if n_boot >= 2 else main.regret_se
+            epochs_se = math.hypot(main.expected_epochs_se, spread[1]) if n_boot >= 2 else main.expected_epochs_se
+        return StoppingReliability(
+            observed=y, smoothed=smoothed, stop_pmf=main.stop_pmf, noise_std=sigma, noise_std_se=float(spread[2]),
+            p_not_stopped=main.p_not_stopped, expected_epochs=main.expected_epochs, expected_epochs_se=epochs_se,
+            regret=main.regret, regret_se=regret_se, first_epoch=self.start_from_epoch, window=window, n_boot=n_boot,
+            n_rep=n_rep,
+        )  # fmt: skip

@@ -9,6 +9,7 @@ which first exceeds 1 at ``α* = 2/λ_max``: the test measures the curvature,
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import numpy as np
 from . import _core
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
-from ._validation import as_array, check_callable, check_int, check_real
+from ._validation import as_array, check_callable, check_choice, check_int, check_real
 from .curvature import SYM_TOL
 
 __all__ = ["LRRangeResult", "LRFinderResult", "lr_range_test", "lr_range_test_quadratic", "lr_finder"]
@@ -79,11 +80,15 @@ class LRFinderResult(Result):
     smoothed : ndarray (k,)
         Bias-corrected exponential moving average of the losses.
     lr_suggested : float
-        The rate of steepest descent of the smoothed loss in ``log α`` (NaN if fewer than two
-        usable points).
+        The chosen suggestion, ``suggestions[suggestion]`` (NaN when the curve left between the
+        skipped ends is too short for it).
     diverged : bool
         Whether the run stopped because the smoothed loss exceeded ``diverge_factor`` times its
         best value (or a loss was not finite).
+    suggestion : str
+        The rule behind ``lr_suggested``: ``"valley"``, ``"steep"`` or ``"minimum"``.
+    suggestions : dict
+        Every rule's rate (see :func:`lr_finder`), keyed by its name.
     """
 
     lrs: np.ndarray
@@ -91,18 +96,70 @@ class LRFinderResult(Result):
     smoothed: np.ndarray
     lr_suggested: float
     diverged: bool
+    suggestion: str
+    suggestions: dict[str, float]
 
     def plot(self, ax: Any = None) -> Any:
-        """Raw and smoothed loss against the rate (log x), with the suggestion marked."""
+        """Raw and smoothed loss against the rate (log x), every suggestion marked (the chosen one
+        solid).
+
+        The y-range is clipped to the informative part, from the smoothed minimum to the highest
+        smoothed loss of the first tenth of the run, widened by a quarter of that span above and a
+        twentieth below: a spike of the raw loss, or the blow-up at the end, does not flatten the
+        valley.
+        """
         ax = get_axes(ax)
         ax.semilogx(self.lrs, self.losses, color="C0", alpha=0.3, label="loss")
         ax.semilogx(self.lrs, self.smoothed, color="C0", label="smoothed loss")
-        if math.isfinite(self.lr_suggested):
-            ax.axvline(self.lr_suggested, color="C3", ls="--", label=f"suggested {self.lr_suggested:.3g}")
+        for i, (name, lr) in enumerate(self.suggestions.items()):
+            if math.isfinite(lr):
+                chosen = name == self.suggestion
+                ax.axvline(lr, color=f"C{i + 1}", ls="-" if chosen else "--", lw=1.5 if chosen else 1.0,
+                           label=f"{name} {lr:.3g}" + (" (suggested)" if chosen else ""))
+        finite = self.smoothed[np.isfinite(self.smoothed)]
+        if finite.size:
+            low = float(finite.min())
+            high = float(finite[: max(1, finite.size // 10)].max())
+            if high > low:
+                ax.set_ylim(low - 0.05 * (high - low), high + 0.25 * (high - low))
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
         ax.legend()
         return ax
+
+
+SUGGESTIONS = ("valley", "steep", "minimum")
+
+
+def _valley(curve: np.ndarray) -> int:
+    """Index of the valley suggestion on ``curve`` (see :func:`lr_finder`): the lengths of the
+    longest strictly decreasing subsequences ending at each point, by patience sorting on the
+    negated curve (``tails[k]``: the smallest last value of a strictly increasing run of length
+    ``k + 1`` seen so far)."""
+    tails: list[float] = []
+    depth = np.empty(curve.size, dtype=np.int64)
+    for i, value in enumerate(-curve):
+        k = bisect.bisect_left(tails, value)
+        if k == len(tails):
+            tails.append(float(value))
+        else:
+            tails[k] = float(value)
+        depth[i] = k + 1
+    end = int(np.argmax(depth))
+    return end - int(depth[end]) // 2
+
+
+def _suggestions(lrs: np.ndarray, curve: np.ndarray, first: int, last: int) -> dict[str, float]:
+    """Every rule's rate on the usable smoothed ``curve``, searched in ``curve[first:last]``."""
+    out = dict.fromkeys(SUGGESTIONS, math.nan)
+    if last - first < 1:
+        return out
+    window = curve[first:last]
+    out["valley"] = float(lrs[first + _valley(window)])
+    if curve.size >= 2:
+        out["steep"] = float(lrs[first + int(np.argmin(np.gradient(curve)[first:last]))])
+    out["minimum"] = float(lrs[first + int(np.argmin(window))]) / 10.0
+    return out
 
 
 def _check_lrs(lrs: Any) -> np.ndarray:
@@ -225,6 +282,9 @@ def lr_finder(
     num_steps: int = 100,
     smooth: float = 0.98,
     diverge_factor: float = 4.0,
+    suggestion: str = "valley",
+    skip_start: int | None = None,
+    skip_end: int = 5,
 ) -> LRFinderResult:
     """The progressive learning-rate finder (Smith 2017; fastai's ``lr_find``, torch-lr-finder).
 
@@ -237,9 +297,25 @@ def lr_finder(
     stopping rule assumes positive losses (as training losses are); with a best smoothed loss
     ``≤ 0`` it never triggers.
 
-    The suggested rate is where the smoothed loss falls fastest: the argmin over the recorded
-    steps (excluding a stopping step) of ``dℓ̃/d log α``, estimated with ``numpy.gradient``
-    (fastai's "steep" suggestion).
+    The suggestions are searched on the smoothed loss of the ``u`` usable steps with both ends
+    skipped, as fastai does: the first ``skip_start`` points (fastai: ``num_it // 10``), where
+    the moving average has barely started, and the last ``skip_end`` (fastai: 5), where the
+    loss is already blowing up. On that window, ties going to the earliest point:
+
+    - ``"valley"`` (fastai's default): the longest valley. Take the longest strictly decreasing
+      subsequence of the smoothed loss, of length ``d``, ending at the earliest point ``e``
+      where one that long ends; the valley is the stretch of ``d`` points ending at ``e``, and
+      the suggestion is its middle point, ``e − ⌊d/2⌋`` (fastai's rounding lands at most two
+      points earlier).
+    - ``"steep"``: the steepest descent of the smoothed loss in ``log α``. The rates are evenly
+      spaced in ``log α``, so this is the least central difference ``ℓ̃ᵢ₊₁ − ℓ̃ᵢ₋₁``
+      (``numpy.gradient`` on the whole usable curve, one-sided at its own ends; fastai takes
+      forward differences).
+    - ``"minimum"``: a tenth of the rate at the lowest smoothed loss (fastai's ``minimum``).
+
+    The valley and minimum depend on the order of the smoothed losses alone (any increasing
+    transform of them leaves both unchanged); the steep one is unchanged by ``a ℓ̃ + b`` with
+    ``a > 0``. With an empty window every suggestion is NaN, and ``"steep"`` needs ``u ≥ 2``.
 
     Parameters
     ----------
@@ -254,6 +330,12 @@ def lr_finder(
         ``β`` in ``[0, 1)`` (0: no smoothing; fastai uses 0.98).
     diverge_factor : float
         Stop when the smoothed loss exceeds this multiple (``> 1``) of its best (fastai: 4).
+    suggestion : {"valley", "steep", "minimum"}
+        The rule whose rate is ``lr_suggested``; ``suggestions`` holds all three.
+    skip_start : int, optional
+        Points skipped at the start (``≥ 0``; default ``num_steps // 10``).
+    skip_end : int
+        Usable points skipped at the end (``≥ 0``).
 
     Returns
     -------
@@ -269,6 +351,9 @@ def lr_finder(
     num_steps = check_int("num_steps", num_steps, minimum=2)
     smooth = check_real("smooth", smooth, minimum=0.0, maximum=1.0, strict_max=True)
     diverge_factor = check_real("diverge_factor", diverge_factor, minimum=1.0, strict_min=True)
+    suggestion = check_choice("suggestion", suggestion, SUGGESTIONS)
+    skip_start = num_steps // 10 if skip_start is None else check_int("skip_start", skip_start, minimum=0)
+    skip_end = check_int("skip_end", skip_end, minimum=0)
     schedule = lr_min * (lr_max / lr_min) ** (np.arange(num_steps) / (num_steps - 1))
     lrs: list[float] = []
     raw: list[float] = []
@@ -290,11 +375,9 @@ def lr_finder(
             diverged = True
             break
     used = len(sm) - 1 if diverged else len(sm)
-    if used >= 2:
-        grads = np.gradient(np.asarray(sm[:used]), np.log(np.asarray(lrs[:used])))
-        suggested = float(lrs[int(np.argmin(grads))])
-    else:
-        suggested = math.nan
+    lrs_arr, sm_arr = np.asarray(lrs), np.asarray(sm)
+    suggestions = _suggestions(lrs_arr, sm_arr[:used], skip_start, used - skip_end)
     return LRFinderResult(
-        lrs=np.asarray(lrs), losses=np.asarray(raw), smoothed=np.asarray(sm), lr_suggested=suggested, diverged=diverged
+        lrs=lrs_arr, losses=np.asarray(raw), smoothed=sm_arr, lr_suggested=suggestions[suggestion],
+        diverged=diverged, suggestion=suggestion, suggestions=suggestions,
     )

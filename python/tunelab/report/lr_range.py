@@ -92,21 +92,29 @@ def run(page, quick: bool) -> None:
     finder = tunelab.lr_finder(_GDStep(h, rng.standard_normal(n)), lr_min=1e-4, lr_max=10.0,
                                num_steps=num_steps, smooth=0.9)
     sugg = float(finder.lr_suggested)
+    steep, minimum = (float(finder.suggestions[k]) for k in ("steep", "minimum"))
     page.text(
         f"The progressive LR finder (fastai / torch-lr-finder style) instead takes {num_steps} successive GD steps "
         "with the rate growing geometrically from 10⁻⁴ to 10 and stops when the smoothed loss blows up. Its "
-        f"suggestion, the rate of steepest descent of the smoothed loss, is {fmt(sugg, 3)}, i.e. "
-        f"{fmt(sugg * lam / 2, 3)} × 2/λ_max: a rate that is safely stable, below the bound rather than at it."
+        "suggestions skip the first tenth of the run and its last five usable steps, as fastai does. The default, "
+        f"the middle of the longest valley of the smoothed loss (fastai's \"valley\"), is {fmt(sugg, 3)}, i.e. "
+        f"{fmt(sugg * lam / 2, 3)} × 2/λ_max: a rate that is safely stable, below the bound rather than at it. "
+        f"The steepest descent gives {fmt(steep, 3)} ({fmt(steep * lam / 2, 3)} × 2/λ_max) and a tenth of the rate "
+        f"at the lowest smoothed loss {fmt(minimum, 3)} ({fmt(minimum * lam / 2, 3)} × 2/λ_max)."
     )
     fig, ax = plt.subplots(figsize=(6.5, 4))
     finder.plot(ax=ax)
     ax.axvline(2 / lam, color="k", lw=1, ls=":", label=r"$2/\lambda_{\max}$ (true)")
     ax.set_yscale("log")
+    ax.set_ylim(0.5 * float(np.min(finder.losses)), 2.0 * float(finder.smoothed[0]))  # log y: every loss shown
     ax.set_ylabel("loss ½xᵀHx")
     ax.legend(fontsize="small")
     last = float(np.asarray(finder.lrs, float)[-1])
     page.figure(fig, "lr_finder", f"Progressive LR finder on GD over the same quadratic ({num_steps} steps, "
-                "EMA smoothing 0.9). The loss keeps falling a little past 2/λ_max (dotted): the earlier steps had "
-                "already shrunk the top mode, which needs a few steps above the bound to grow back; the run stops "
+                "EMA smoothing 0.9), its three suggestions marked (the valley, solid, is the default). The loss keeps "
+                "falling a little past 2/λ_max (dotted): the earlier steps had already shrunk the top mode, which "
+                "needs a few steps above the bound to grow back; the run stops "
                 f"at α = {fmt(last, 3)} = {fmt(last * lam / 2, 3)} × 2/λ_max, where the smoothed loss blows up.")
     page.check_bound("LR finder: suggested rate below the stability bound 2/λ_max", sugg, upper=2 / lam, strict=True)
+    page.check_bound("LR finder: every suggestion (valley, steep, minimum) below 2/λ_max",
+                     max(finder.suggestions.values()), upper=2 / lam, strict=True)
