@@ -372,3 +372,20 @@ def test_import_without_torch_names_the_extra():
     )
     assert out.returncode != 0
     assert "ModuleNotFoundError" in out.stderr and "tunelab[torch]" in out.stderr
+
+
+def test_lr_finder_suggestions_inside_the_curve_over_data_orders():
+    """Over 10 data orders (a shuffling DataLoader, seeds 0..9) with SGD from 1e-5 to 10, no
+    suggestion of any rule lies in the first or last tenth of the recorded curve (the suggested
+    rate's nearest recorded rate is the place checked)."""
+    X, Y = _data()
+    for seed in range(10):
+        model = _finder_model()
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+        loader = DataLoader(TensorDataset(X, Y), batch_size=16, shuffle=True,
+                            generator=torch.Generator().manual_seed(seed))  # fmt: skip
+        res = tt.lr_finder(model, optimizer, LOSS, loader, start_lr=1e-5, end_lr=10.0, num_iter=100)
+        k = len(res.lrs)
+        for rule, lr in res.suggestions.items():
+            i = int(np.argmin(np.abs(np.log(res.lrs) - np.log(lr))))  # the suggested rate's place on the curve
+            assert k // 10 <= i < k - k // 10, (seed, rule, i, k)

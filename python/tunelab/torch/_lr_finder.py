@@ -29,6 +29,9 @@ def lr_finder(
     smooth: float = 0.98,
     diverge_factor: float = 4.0,
     accumulation_steps: int = 1,
+    suggestion: str = "valley",
+    skip_start: int | None = None,
+    skip_end: int = 5,
 ) -> lr_range.LRFinderResult:
     """The learning-rate range test of torch-lr-finder and fastai's ``lr_find`` on a real
     training loop, by :func:`tunelab.lr_finder`; the model and the optimizer are restored
@@ -66,6 +69,9 @@ def lr_finder(
         Stop when the smoothed loss exceeds this multiple (``> 1``) of its best.
     accumulation_steps : int
         Batches per optimizer step (``≥ 1``).
+    suggestion, skip_start, skip_end
+        The suggestion rule (``"valley"``, fastai's default, ``"steep"`` or ``"minimum"``) and
+        the points skipped at either end, as in :func:`tunelab.lr_finder`.
 
     Returns
     -------
@@ -111,7 +117,8 @@ def lr_finder(
     try:
         model.train()
         return lr_range.lr_finder(
-            step, lr_min=start_lr, lr_max=end_lr, num_steps=num_iter, smooth=smooth, diverge_factor=diverge_factor
+            step, lr_min=start_lr, lr_max=end_lr, num_steps=num_iter, smooth=smooth, diverge_factor=diverge_factor,
+            suggestion=suggestion, skip_start=skip_start, skip_end=skip_end,
         )
     finally:
         saved.restore()
