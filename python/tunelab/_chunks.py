@@ -29,7 +29,7 @@ from typing import Any
 
 from ._interrupt import interruptible
 from ._threads import resolve_num_threads
-from ._validation import check_int
+from ._validation import check_bool, check_int
 
 __all__ = ["run_chunks", "check_executor"]
 
@@ -160,8 +160,7 @@ def run_chunks(
     """
     total = check_int("total", total, minimum=0)
     executor = check_executor(executor)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be True or False; got {type(progress).__name__}")
+    check_bool("progress", progress)
     if chunk_size is not None:
         chunk_size = check_int("chunk_size", chunk_size, minimum=1)
         chunk_size = -(-chunk_size // grain) * grain

@@ -37,7 +37,7 @@ from ._chunks import run_chunks
 from ._random import RNGLike, as_generator, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
-from ._validation import as_array, check_choice, check_int, check_real
+from ._validation import as_array, check_bool, check_choice, check_int, check_real
 
 __all__ = [
     "StoppingDistribution",
@@ -823,8 +823,7 @@ def patience_stopping(
     val, oriented, mode, sigma, rho, n_rep = _patience_checks(val_loss, mode, noise_std, rho, n_rep, n_epochs)
     patience = check_int("patience", patience, minimum=0)
     min_delta = check_real("min_delta", min_delta, minimum=0.0)
-    if not isinstance(restore_best, bool):
-        raise TypeError(f"restore_best must be True or False; got {type(restore_best).__name__}")
+    check_bool("restore_best", restore_best)
     return _patience_run(
         val, oriented, patience=patience, min_delta=min_delta, mode=mode, sigma=sigma, rho=rho,
         restore_best=restore_best, n_rep=n_rep, key=kernel_key(rng), num_threads=num_threads, executor=executor,
@@ -998,8 +997,7 @@ class EarlyStopping:
         self.mode = check_choice("mode", mode, ("min", "max"))
         self.baseline = None if baseline is None else check_real("baseline", baseline)
         self.start_from_epoch = check_int("start_from_epoch", start_from_epoch, minimum=0)
-        if not isinstance(restore_best, bool):
-            raise TypeError(f"restore_best must be True or False; got {type(restore_best).__name__}")
+        check_bool("restore_best", restore_best)
         self.restore_best = restore_best
         self.history: list[float] = []
         self.wait = 0

@@ -420,8 +420,7 @@ def sobol_points(
     first = check_int("first", first, minimum=0)
     if first + n > _MAX_POINTS:
         raise ValueError(f"n: points first .. first + n - 1 must be below 2^30; got first={first}, n={n}")
-    if not isinstance(scramble, bool):
-        raise TypeError(f"scramble must be True or False; got {type(scramble).__name__}")
+    check_bool("scramble", scramble)
     key = kernel_key(rng) if scramble else 0
     return _core.sobol_points(d, n, first, scramble, key, 0, resolve_num_threads(num_threads))
 

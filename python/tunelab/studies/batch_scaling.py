@@ -13,7 +13,7 @@ import numpy as np
 from .._chunks import run_chunks
 from .._random import RNGLike
 from .._results import Result, get_axes
-from .._validation import check_callable, check_int
+from .._validation import check_bool, check_callable, check_int
 from ..scaling import PowerLawFit, _positive_sizes, fit_power_law
 
 __all__ = ["batch_scaling_study", "BatchScalingStudy"]
@@ -216,8 +216,7 @@ def batch_scaling_study(
     if not (np.diff(b_arr) > 0).all():
         raise ValueError("batch_sizes must be strictly increasing")
     n_seeds = check_int("n_seeds", n_seeds, minimum=2)
-    if not isinstance(refine, bool):
-        raise TypeError(f"refine must be True or False; got {type(refine).__name__}")
+    check_bool("refine", refine)
     seeds = np.arange(n_seeds, dtype=np.int64)
 
     if grid_objective:

@@ -12,7 +12,7 @@ import numpy as np
 from .._random import RNGLike, kernel_key
 from .._results import Result, get_axes
 from .._threads import resolve_num_threads
-from .._validation import check_int, check_real
+from .._validation import check_bool, check_int, check_real
 from ..early_stop import Curve, _patience_checks, _patience_run
 
 __all__ = ["patience_tradeoff", "PatienceTradeoff"]
@@ -93,8 +93,7 @@ def patience_tradeoff(
     deltas = [check_real("min_delta", d, minimum=0.0) for d in np.atleast_1d(np.asarray(min_delta, dtype=object)).tolist()]
     if not pats or not deltas:
         raise ValueError("patience and min_delta must each hold at least one value")
-    if not isinstance(restore_best, bool):
-        raise TypeError(f"restore_best must be True or False; got {type(restore_best).__name__}")
+    check_bool("restore_best", restore_best)
     resolve_num_threads(num_threads)
     key = kernel_key(rng)
     rows = [
