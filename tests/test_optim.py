@@ -569,3 +569,129 @@ def test_flags_refused():
     opt.momentum = [0.0, 0.5]
     opt.step(np.ones((2, 2)))
     assert "nesterov=per-replica" in repr(opt) and "maximize=False" in repr(opt)
+
+
+# ---- torch tensors in place, state_dict round trips
+
+_TORCH_REASON = "torch is not installed (the torch-tensor tests need it)"
+
+
+def _kw(kind):
+    return {"SGD": {"lr": 0.05, "momentum": 0.9, "nesterov": True}, "Adam": {"lr": 0.01}, "AdamW": {"lr": 0.01}}[kind]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_torch_tensor_updated_in_place_and_equal_to_numpy(kind, dtype):
+    torch = pytest.importorskip("torch", reason=_TORCH_REASON)
+    rng = np.random.default_rng(3)
+    p0 = rng.standard_normal((4, 7)).astype(dtype)
+    grads = [rng.standard_normal((4, 7)).astype(dtype) for _ in range(5)]
+    t = torch.nn.Parameter(torch.from_numpy(p0.copy()))  # requires grad, as a model's parameter does
+    ptr = t.data_ptr()
+    opt_t = getattr(optim, kind)(t, **_kw(kind))
+    arr = p0.copy()
+    opt_n = getattr(optim, kind)(arr, **_kw(kind))
+    for i, g in enumerate(grads):
+        opt_t.step(torch.from_numpy(g) if i % 2 else g)  # torch and NumPy gradients alike
+        opt_n.step(g)
+    assert t.data_ptr() == ptr
+    assert np.shares_memory(opt_t.params, t.detach().numpy())
+    assert t.detach().numpy().tobytes() == arr.tobytes()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_non_cpu_tensors_refused_by_name(kind):
+    torch = pytest.importorskip("torch", reason=_TORCH_REASON)
+    device = "cuda" if torch.cuda.is_available() else "meta"  # meta stands in for any non-CPU device
+    with pytest.raises(ValueError, match=r"params is a torch tensor on device .*\.cpu\(\)"):
+        getattr(optim, kind)(torch.zeros(2, 3, dtype=torch.float64, device=device))
+    opt = getattr(optim, kind)(torch.zeros(2, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"grads is a torch tensor on device .*\.cpu\(\)"):
+        opt.step(torch.zeros(2, 3, dtype=torch.float64, device=device))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [0, 3])
+def test_state_dict_round_trip_is_bit_identical(kind, dtype, k):
+    rng = np.random.default_rng(11)
+    R, d, m = 5, 6, 4
+    p0 = rng.standard_normal((R, d)).astype(dtype)
+    grads = [rng.standard_normal((R, d)).astype(dtype) for _ in range(k + m)]
+    kw = _hyper(kind, R, rng, per_replica=True, clip=True)
+    a = p0.copy()
+    opt = getattr(optim, kind)(a, **kw)
+    for g in grads[:k]:
+        opt.step(g)
+    saved = opt.state_dict()
+    b = a.copy()
+    for g in grads[k:]:
+        opt.step(g)
+    fresh = getattr(optim, kind)(b, lr=0.0)  # other hyperparameters: the state dict brings them
+    fresh.load_state_dict(saved)
+    for g in grads[k:]:
+        fresh.step(g)
+    assert a.tobytes() == b.tobytes()
+    assert fresh.steps.tolist() == opt.steps.tolist()
+    # copies: stepping on does not change a saved state dict, and loading it twice works
+    assert saved["steps"].tolist() == [k] * R
+    fresh.load_state_dict(saved)
+
+
+def test_state_dict_is_plain_numpy_and_python():
+    opt = optim.SGD(np.zeros((2, 3)), lr=0.1)
+    sd = opt.state_dict()
+    assert sd["optimizer"] == "SGD" and sd["dtype"] == "float64" and sd["shape"] == (2, 3)
+    assert sd["state"] == {"momentum_buffer": None, "has_momentum_buffer": None}
+    assert sd["hyper"]["max_grad_norm"] is None
+    assert all(isinstance(v, np.ndarray) for k, v in sd["hyper"].items() if k != "max_grad_norm")
+
+
+def test_load_state_dict_refusals():
+    opt = optim.Adam(np.zeros((2, 3)), lr=0.1)
+    good = opt.state_dict()
+
+    def edited(**changes):
+        sd = opt.state_dict()
+        for path, value in changes.items():
+            *outer, last = path.split("__")
+            target = sd
+            for key in outer:
+                target = target[key]
+            target[last] = value
+        return sd
+
+    with pytest.raises(TypeError, match="state_dict must be a dict"):
+        opt.load_state_dict([1, 2])
+    sd = dict(good)
+    del sd["steps"]
+    with pytest.raises(ValueError, match=r"missing keys \['steps'\]"):
+        opt.load_state_dict(sd)
+    with pytest.raises(ValueError, match="of a 'SGD' optimizer"):
+        opt.load_state_dict(optim.SGD(np.zeros((2, 3))).state_dict())
+    with pytest.raises(ValueError, match="dtype float32 and shape"):
+        opt.load_state_dict(optim.Adam(np.zeros((2, 3), np.float32)).state_dict())
+    with pytest.raises(ValueError, match="shape"):
+        opt.load_state_dict(optim.Adam(np.zeros((3, 3))).state_dict())
+    with pytest.raises(ValueError, match=r"unexpected keys \['extra'\]"):
+        opt.load_state_dict(edited(hyper__extra=1.0))
+    with pytest.raises(ValueError, match=r"state_dict\['steps'\] must have shape \(2,\) and dtype int64"):
+        opt.load_state_dict(edited(steps=np.zeros(2, np.int32)))
+    with pytest.raises(ValueError, match="must be >= 0"):
+        opt.load_state_dict(edited(steps=np.array([-1, 0])))
+    with pytest.raises(TypeError, match=r"\['exp_avg'\] must be a numpy.ndarray"):
+        opt.load_state_dict(edited(state__exp_avg=None))
+    with pytest.raises(ValueError, match=r"\['exp_avg_sq'\] must have shape \(2, 3\) and dtype float64"):
+        opt.load_state_dict(edited(state__exp_avg_sq=np.zeros((2, 3), np.float32)))
+    with pytest.raises(ValueError, match="all be arrays or all be None"):
+        s = optim.SGD(np.zeros((2, 3)), momentum=0.9)
+        sd = s.state_dict()
+        sd["state"]["has_momentum_buffer"] = None
+        s.load_state_dict(sd)
+    # a refused hyperparameter leaves the optimizer as it was
+    before = repr(opt)
+    with pytest.raises(ValueError, match="weight_decay"):
+        opt.load_state_dict(edited(hyper__lr=np.array([0.5, 0.5]), hyper__weight_decay=np.array([-1.0, 0.0])))
+    assert repr(opt) == before
+    opt.load_state_dict(good)

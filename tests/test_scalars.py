@@ -66,6 +66,7 @@ SCALAR_ONLY: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
 _FIXED = "takes arrays of documented, fixed dimensions (matrices, curves, designs), not elementwise"
 _PER_REPLICA = "scalar or per-replica (R,) settings: the outputs are per replica by design"
 _SIZES = "takes counts, options or callables, no array-or-scalar value"
+_STATE = "saves or restores an optimizer's whole state (a dict), no array-or-scalar value"
 _PER_EPOCH = "a stateful rule for a training loop: settings, then one value per call, by design"
 NOT_ELEMENTWISE: dict[str, str] = {
     **dict.fromkeys(
@@ -79,6 +80,7 @@ NOT_ELEMENTWISE: dict[str, str] = {
         _FIXED,
     ),
     **dict.fromkeys(["simulate_quadratic", "SGD", "Adam", "AdamW"], _PER_REPLICA),
+    **dict.fromkeys([f"{c}.{m}" for c in ("SGD", "Adam", "AdamW") for m in ("state_dict", "load_state_dict")], _STATE),
     **dict.fromkeys(["EarlyStopping", "EarlyStopping.update", "EarlyStopping.reliability"], _PER_EPOCH),
     **dict.fromkeys(
         ["openmp_enabled", "standard_normal", "uniform", "lr_finder", "SGDQuadraticObjective", "Uniform",

@@ -5,11 +5,18 @@ its state; every hyperparameter is a scalar or an ``(R,)`` array (one value per 
 thousands of configurations train side by side in one OpenMP kernel call. The update rules are
 PyTorch's, line by line (``torch.optim.SGD``, ``torch.optim.Adam``, ``torch.optim.AdamW``,
 single-tensor path, and ``torch.nn.utils.clip_grad_norm_`` applied to each replica's row).
+
+``params`` and ``grads`` may be CPU torch tensors: the optimizer works on their memory through
+NumPy (zero copy), so the tensor given as ``params`` is updated in place; torch is never
+imported here (a tensor is recognised only when the caller has imported torch). An optimizer's
+whole state travels as plain NumPy arrays and Python values through ``state_dict()`` and
+``load_state_dict()``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Any
 
 import numpy as np
@@ -99,7 +106,24 @@ def effective_lr(lr: Any, max_grad_norm: Any, grad_norm: Any) -> Any:
     return scalar_or_array(a * coef)
 
 
+def _from_torch(x: Any, name: str) -> Any:
+    """A CPU torch tensor as a NumPy view of its memory (zero copy); anything else unchanged."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(x, torch.Tensor):
+        return x
+    if x.device.type != "cpu":
+        raise ValueError(
+            f"{name} is a torch tensor on device {x.device}; tunelab.optim works on CPU memory only: "
+            f"move it to the CPU with {name}.cpu() (the optimizer then updates that CPU tensor)"
+        )
+    try:
+        return x.detach().numpy()
+    except (TypeError, RuntimeError) as exc:
+        raise TypeError(f"{name}: this torch tensor has no NumPy view ({exc})") from None
+
+
 def _check_params(params: Any) -> np.ndarray:
+    params = _from_torch(params, "params")
     if not isinstance(params, np.ndarray):
         raise TypeError(
             f"params must be a numpy.ndarray of float32 or float64 (it is updated in place); got {type(params).__name__}"
@@ -115,6 +139,24 @@ def _check_params(params: Any) -> np.ndarray:
     if not np.all(np.isfinite(params)):
         raise ValueError("params must contain only finite values")
     return params
+
+
+def _check_keys(name: str, d: Any, keys: set[str]) -> None:
+    if not isinstance(d, dict):
+        raise TypeError(f"{name} must be a dict (from state_dict()); got {type(d).__name__}")
+    missing, extra = keys - set(d), set(d) - keys
+    if missing or extra:
+        parts = [f"{what} keys {sorted(keys)}" for what, keys in (("missing", missing), ("unexpected", extra)) if keys]
+        raise ValueError(f"{name} has {' and '.join(parts)}")
+
+
+def _state_array(name: str, value: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A copy of ``value``, which must be an ndarray of exactly ``shape`` and ``dtype``."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray; got {type(value).__name__}")
+    if value.shape != shape or value.dtype != dtype:
+        raise ValueError(f"{name} must have shape {shape} and dtype {np.dtype(dtype)}; got {value.shape} {value.dtype}")
+    return np.array(value, order="C")
 
 
 class _Hyper:
@@ -167,7 +209,7 @@ class _Optimizer:
     def __init__(self, params: np.ndarray, *, num_threads: int | None) -> None:
         self.params = _check_params(params)
         self._hyper: dict[str, Any] = {}
-        self.steps = np.zeros(params.shape[0], dtype=np.int64)
+        self.steps = np.zeros(self.params.shape[0], dtype=np.int64)
         self.num_threads = num_threads
         resolve_num_threads(num_threads)
 
@@ -177,6 +219,7 @@ class _Optimizer:
         return int(self.params.shape[0])
 
     def _grads(self, grads: Any) -> np.ndarray:
+        grads = _from_torch(grads, "grads")
         if isinstance(grads, np.ndarray) and grads.dtype == self.params.dtype and grads.flags.c_contiguous:
             g = grads
         else:
@@ -203,6 +246,78 @@ class _Optimizer:
             h["weight_decay"], h["max_grad_norm"], kw.get("nesterov"), maximize, resolve_num_threads(self.num_threads),
         )  # fmt: skip
         return StepInfo(norm, eff, skipped)
+
+    def _state_specs(self) -> dict[str, tuple[tuple[int, ...], Any, bool]]:
+        """The state arrays: name -> (shape, dtype, may be None)."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as plain values (copies): load it into a fresh optimizer to continue.
+
+        Returns
+        -------
+        dict
+            ``"optimizer"`` (the class name), ``"dtype"`` and ``"shape"`` of ``params``,
+            ``"hyper"`` (each hyperparameter's ``(R,)`` array, ``None`` for ``max_grad_norm``
+            when not clipping), ``"steps"`` and ``"state"`` (the state arrays by their attribute
+            names, e.g. ``exp_avg``). The parameters themselves are not included: they are the
+            caller's array. Loading it into an optimizer on equal parameters and stepping gives
+            bit for bit what stepping this one would have given.
+        """
+        return {
+            "optimizer": type(self).__name__,
+            "dtype": str(self.params.dtype),
+            "shape": tuple(self.params.shape),
+            "hyper": {k: None if v is None else v.copy() for k, v in self._hyper.items()},
+            "steps": self.steps.copy(),
+            "state": {k: None if getattr(self, k) is None else getattr(self, k).copy() for k in self._state_specs()},
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyperparameters, step counts and state from :meth:`state_dict` (copied in).
+
+        Everything is checked before anything changes: the keys, the optimizer class, the
+        ``params`` dtype and shape, and each array's shape and dtype; the hyperparameters are
+        validated as when they are set. The parameters are left alone.
+        """
+        _check_keys("state_dict", state_dict, {"optimizer", "dtype", "shape", "hyper", "steps", "state"})
+        R = self.num_replicas
+        if state_dict["optimizer"] != type(self).__name__:
+            raise ValueError(f"state_dict is of a {state_dict['optimizer']!r} optimizer; this is a {type(self).__name__!r}")
+        if state_dict["dtype"] != str(self.params.dtype) or tuple(state_dict["shape"]) != self.params.shape:
+            raise ValueError(
+                f"state_dict is for params of dtype {state_dict['dtype']} and shape {tuple(state_dict['shape'])}; "
+                f"these params are {self.params.dtype} {self.params.shape}"
+            )
+        hyper = state_dict["hyper"]
+        _check_keys("state_dict['hyper']", hyper, set(self._hyper))
+        steps = _state_array("state_dict['steps']", state_dict["steps"], (R,), np.int64)
+        if np.any(steps < 0):
+            raise ValueError("state_dict['steps'] must be >= 0")
+        specs = self._state_specs()
+        _check_keys("state_dict['state']", state_dict["state"], set(specs))
+        arrays: dict[str, np.ndarray | None] = {}
+        for name, (shape, dtype, optional) in specs.items():
+            value = state_dict["state"][name]
+            if value is None and optional:
+                arrays[name] = None
+            else:
+                arrays[name] = _state_array(f"state_dict['state'][{name!r}]", value, shape, dtype)
+        if len({v is None for v in arrays.values()}) > 1:
+            raise ValueError(f"state_dict['state']: {', '.join(arrays)} must all be arrays or all be None")
+        old = dict(self._hyper)
+        try:  # the setters validate; restore the old values if one refuses
+            for name, value in hyper.items():
+                if name == "beta1":
+                    self.betas = (value, hyper["beta2"])
+                elif name != "beta2":
+                    setattr(self, name, value)
+        except Exception:
+            self._hyper = old
+            raise
+        self.steps = steps
+        for name, value in arrays.items():
+            setattr(self, name, value)
 
     def __repr__(self) -> str:
         R, d = self.params.shape
@@ -245,8 +360,9 @@ class SGD(_Optimizer):
 
     Parameters
     ----------
-    params : ndarray, shape (R, d), float32 or float64
-        Parameters, updated in place (C-contiguous, writeable; never copied).
+    params : ndarray or CPU torch.Tensor, shape (R, d), float32 or float64
+        Parameters, updated in place (C-contiguous, writeable; never copied). A torch tensor
+        is updated through a NumPy view of its memory; a tensor on another device is refused.
     lr, momentum, dampening, weight_decay : float or ndarray of shape (R,)
         One value per replica or one for all: ``lr >= 0``, ``0 <= momentum < 1``,
         ``0 <= dampening <= 1``, ``weight_decay >= 0``.
@@ -265,7 +381,7 @@ class SGD(_Optimizer):
     Attributes
     ----------
     params : ndarray
-        The array given (same object).
+        The array given (same object), or the NumPy view of the tensor given.
     momentum_buffer : ndarray or None
         ``(R, d)`` buffers of the parameters' dtype (``None`` until some replica has a
         non-zero momentum). Row ``r`` is meaningful only where ``has_momentum_buffer[r]``.
@@ -319,13 +435,20 @@ class SGD(_Optimizer):
         if np.any(self.momentum != 0):
             self._allocate_buffer()
 
+    def _state_specs(self) -> dict[str, tuple[tuple[int, ...], Any, bool]]:
+        return {
+            "momentum_buffer": (self.params.shape, self.params.dtype, True),
+            "has_momentum_buffer": ((self.num_replicas,), np.bool_, True),
+        }
+
     def _allocate_buffer(self) -> None:
         # rows are created (b <- g) by the kernel, at each replica's first step with momentum != 0
         self.momentum_buffer = np.zeros_like(self.params)
         self.has_momentum_buffer = np.zeros(self.num_replicas, dtype=np.bool_)
 
     def step(self, grads: Any) -> StepInfo:
-        """Apply one step with ``grads`` (shape ``(R, d)``; not modified) and return a :class:`StepInfo`."""
+        """Apply one step with ``grads`` (shape ``(R, d)``, an array or a CPU torch tensor; not modified)
+        and return a :class:`StepInfo`."""
         if self.momentum_buffer is None and np.any(self.momentum != 0):
             self._allocate_buffer()  # momentum was raised after construction
         nesterov = self.nesterov if self.nesterov.any() else None
@@ -351,8 +474,8 @@ class Adam(_Optimizer):
 
     Parameters
     ----------
-    params : ndarray, shape (R, d), float32 or float64
-        Parameters, updated in place.
+    params : ndarray or CPU torch.Tensor, shape (R, d), float32 or float64
+        Parameters, updated in place (as for :class:`SGD`).
     lr, eps, weight_decay : float or ndarray of shape (R,)
         ``lr >= 0``, ``eps > 0``, ``weight_decay >= 0``.
     betas : (float or ndarray, float or ndarray)
@@ -408,8 +531,11 @@ class Adam(_Optimizer):
         self.weight_decay = weight_decay
         self.maximize = maximize
         self.max_grad_norm = max_grad_norm
-        self.exp_avg = np.zeros_like(params)
-        self.exp_avg_sq = np.zeros_like(params)
+        self.exp_avg = np.zeros_like(self.params)
+        self.exp_avg_sq = np.zeros_like(self.params)
+
+    def _state_specs(self) -> dict[str, tuple[tuple[int, ...], Any, bool]]:
+        return {name: (self.params.shape, self.params.dtype, False) for name in ("exp_avg", "exp_avg_sq")}
 
     @property
     def betas(self) -> tuple[np.ndarray, np.ndarray]:
@@ -428,7 +554,8 @@ class Adam(_Optimizer):
         self._hyper["beta1"], self._hyper["beta2"] = b1, b2
 
     def step(self, grads: Any) -> StepInfo:
-        """Apply one step with ``grads`` (shape ``(R, d)``; not modified) and return a :class:`StepInfo`."""
+        """Apply one step with ``grads`` (shape ``(R, d)``, an array or a CPU torch tensor; not modified)
+        and return a :class:`StepInfo`."""
         h = self._hyper
         return self._call(grads, self.exp_avg, self.exp_avg_sq, beta1=h["beta1"], beta2=h["beta2"], eps=h["eps"])
 
