@@ -32,7 +32,9 @@ def test_quadratic_recovers_lambda_max_on_top_eigenvector(a, sign, c):
 @given(a=gapped(max_n=8), seed=st.integers(0, 1000))
 def test_quadratic_matches_reference(a, seed):
     """Closed form f0 − α g'g + ½α² g'Hg vs the explicit step: equal up to rounding of the terms,
-    atol = 1e-12 · (|f0| + α g'g + α² |g'Hg|) per rate."""
+    atol = 1e-12 · (|f0| + α g'g + α² |g'Hg|) per rate. loss0 = ½x'Ax itself agrees to the
+    rounding bound of a quadratic form, 2(n + 1)·ε·½|x|'|A||x| (it cancels when A is nearly
+    singular along x, so a relative tolerance alone cannot hold)."""
     x0 = np.random.default_rng(seed).standard_normal(a.shape[0])
     lam = np.abs(np.linalg.eigvalsh(a)).max()
     lrs = np.logspace(-2, 1, 61) / lam
@@ -41,7 +43,9 @@ def test_quadratic_matches_reference(a, seed):
     g = a @ x0
     scale = abs(exp.loss0) + lrs * (g @ g) + lrs**2 * abs(g @ a @ g)
     np.testing.assert_allclose(got.losses, exp.losses, rtol=0, atol=1e-12 * scale.max())
-    np.testing.assert_allclose(got.loss0, exp.loss0, rtol=1e-12, atol=1e-15 * scale.max())
+    n = a.shape[0]
+    form_bound = 2 * (n + 1) * np.finfo(float).eps * 0.5 * (np.abs(x0) @ np.abs(a) @ np.abs(x0))
+    np.testing.assert_allclose(got.loss0, exp.loss0, rtol=0, atol=form_bound)
     np.testing.assert_array_equal(got.lrs, lrs)
 
 
@@ -314,14 +318,20 @@ def _run_curve(values, **kwargs):
        skip_end=st.integers(0, 6), diverge=st.sampled_from([1.5, 4.0, 1e300]))
 def test_suggestions_lie_inside_the_skipped_ends(values, smooth, skip_start, skip_end, diverge):
     """Each rule's point is in ``[skip_start, u − skip_end)`` (``u``: the usable steps, the stopping
-    step left out); with that window empty every suggestion is NaN. Matches the reference."""
+    step left out); with that window empty every suggestion is NaN. Without smoothing (exact
+    arithmetic in both) it matches the reference. With smoothing the two compute the moving
+    average differently (recursion vs weighted mean), and on these integer curves equal losses
+    give smoothed values that differ in the last bits, so a tie (in the valley's strict descent,
+    the minimum, the least slope) may break either way: there only the window is checked (the
+    agreement on noisy curves is test_suggestions_match_reference_on_noisy_curves')."""
     values = [float(np.exp(v / 4)) for v in values]  # positive losses, so the divergence rule can fire
     res = _run_curve(values, smooth=smooth, skip_start=skip_start, skip_end=skip_end, diverge_factor=diverge)
     used = res.lrs.size - res.diverged
     exp = ref.lr_finder(_Curve(values), lr_min=1e-3, lr_max=1.0, num_steps=len(values), smooth=smooth,
                         skip_start=skip_start, skip_end=skip_end, diverge_factor=diverge)
     for name, lr in res.suggestions.items():
-        np.testing.assert_allclose(lr, exp.suggestions[name], rtol=1e-14)
+        if smooth == 0.0:
+            np.testing.assert_allclose(lr, exp.suggestions[name], rtol=1e-14)
         if used - skip_end <= skip_start or (name == "steep" and used < 2):
             assert math.isnan(lr), name
         else:
