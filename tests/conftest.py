@@ -7,7 +7,9 @@ blob that reproduces a failure (``@reproduce_failure``)."""
 from __future__ import annotations
 
 import os
+import signal
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -33,3 +35,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
     for name, n in sorted(_counters.COUNTS.items()):
         terminalreporter.write_line(f"tunelab: {name}: {n}")
+
+
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler for the test (the interrupt tests use it): a handler left
+    behind by anything that ran earlier in the session (SIG_IGN, a library's own) would swallow
+    the test's signal, and the chunk loop rightly leaves a foreign handler in charge."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -22,14 +22,7 @@ from tunelab._stats import Moments
 from ._chunk_tasks import normal_rows, slow_sum
 
 
-@pytest.fixture(autouse=True)
-def _default_sigint():
-    """Each test starts with Python's own SIGINT handler: a handler left behind by anything that
-    ran earlier in the session (SIG_IGN, a library's own) would swallow the test's signal, and
-    the chunk loop rightly leaves a foreign handler in charge."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
+pytestmark = pytest.mark.usefixtures("default_sigint")
 
 
 def _moments(chunk_size=None, executor=None, num_threads=None, total=5000, grain=64):

@@ -31,14 +31,7 @@ from tunelab._chunks import run_chunks
 from . import _entry_points as E
 
 
-@pytest.fixture(autouse=True)
-def _default_sigint():
-    """Each test starts with Python's own SIGINT handler: a handler left behind by anything that
-    ran earlier in the session (SIG_IGN, a library's own) would swallow the test's signal, and
-    the chunk loop rightly leaves a foreign handler in charge."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
+pytestmark = pytest.mark.usefixtures("default_sigint")
 
 
 @pytest.mark.parametrize("entry", E.LONG, ids=lambda e: e.name)
