@@ -133,8 +133,10 @@ def test_plus_minus_pair_and_zero_matrix():
         res = tunelab.top_eigenvalue(a, method=method, rng=0, max_iter=300)
         assert res.converged
         np.testing.assert_allclose(res.value, 3.0, rtol=1e-8)
-    z = tunelab.top_eigenvalue(np.zeros((4, 4)), rng=0)
+    z = tunelab.top_eigenvalue(np.zeros((4, 4)), method="power", rng=0)
     assert z.value == 0.0 and z.converged and z.n_iter == 1
+    z = tunelab.top_eigenvalue(np.zeros((4, 4)), rng=0)  # Lanczos: one step, then the residual's product
+    assert z.value == 0.0 and z.converged and z.n_iter == 2
 
 
 @given(a=gapped(max_n=8), method=st.sampled_from(["power", "lanczos"]), which=st.sampled_from(["LA", "LM"]),
@@ -313,7 +315,7 @@ def test_stability_bound():
     with pytest.raises(ValueError, match="positive top eigenvalue"):
         tunelab.stability_bound(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="max_iter"):
-        tunelab.stability_bound(sym_with_spectrum([1.0, 0.999, 0.1], seed=1), max_iter=3)
+        tunelab.stability_bound(sym_with_spectrum([1.0, 0.999, 0.1], seed=1), method="power", max_iter=3)
     with pytest.raises(TypeError, match="which"):
         tunelab.stability_bound(a, which="LM")
 

@@ -30,13 +30,16 @@ FIRST_COLUMNS = {
     "EigenResult": ["value", "residual", "n_iter", "converged"],
     "EigenResult[stack]": ["value", "residual", "n_iter", "converged"],
     "HutchinsonResult": ["estimate", "stderr", "n_samples", "variance"],
+    "EigenpairsResult": ["rank", "value", "residual"],
+    "EigenpairsResult[stack]": ["matrix", "rank", "value", "residual"],
+    "SpectralDensity": ["grid", "density"],
     "NoiseScale": ["B_simple", "trace_sigma", "grad_norm_sq", "B_noise", "critical_batch_size", "method"],
     "SearchResult": ["lr", "wd", "score"],  # one column per dimension of the space, then the score
 }
 #: Results whose ``plot`` draws several panels (documented): it takes and returns that many axes.
 PANELS = {"TransferStudy": 3}
 #: Rows of ``to_frame()``: one per result for results of one estimate, one per matrix for a stack.
-ROWS = {"EigenResult": 1, "EigenResult[stack]": 3, "HutchinsonResult": 1, "NoiseScale": 1}
+ROWS = {"EigenResult": 1, "EigenResult[stack]": 3, "EigenpairsResult": 2, "EigenpairsResult[stack]": 4, "HutchinsonResult": 1, "NoiseScale": 1}
 
 
 def _public_result_types() -> set[str]:

@@ -55,6 +55,7 @@ ELEMENTWISE: dict[str, Elementwise] = {
 
 #: name -> (call, kwargs): scalars in, documented to return a float (or a tuple of floats).
 SCALAR_ONLY: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+    "SpectralDensity.moment": (_result_examples.RESULTS["SpectralDensity"]().moment, {"k": 2}),
     "SGDQuadraticObjective.expected_loss": (_OBJ.expected_loss, {"dataset_size": 1000.0, "batch_size": 8.0}),
     "SGDQuadraticObjective.__call__": (_OBJ, {"dataset_size": 1000.0, "batch_size": 8.0, "seed": 0}),
     "StoppingDistribution.reliability": (_STOP.reliability, {"k": 2}),
@@ -70,7 +71,7 @@ _STATE = "saves or restores an optimizer's whole state (a dict), no array-or-sca
 _PER_EPOCH = "a stateful rule for a training loop: settings, then one value per call, by design"
 NOT_ELEMENTWISE: dict[str, str] = {
     **dict.fromkeys(
-        ["top_eigenvalue", "stability_bound", "gd_quadratic", "hutchinson_trace", "lr_range_test",
+        ["top_eigenvalue", "top_eigenvalues", "spectral_density", "stability_bound", "gd_quadratic", "hutchinson_trace", "lr_range_test",
          "lr_range_test_quadratic", "accumulation_study", "fit_power_law", "batch_scaling_study",
          "gradient_noise_scale", "stopping_distribution", "threshold_for_reliability", "patience_stopping",
          "patience_tradeoff", "weight_decay_study", "clipping_study", "saltelli_sample", "sobol_indices",

@@ -30,6 +30,7 @@ from .rng import *  # noqa: F403
 from .scaling import *  # noqa: F403
 from .search import *  # noqa: F403
 from .sobol import *  # noqa: F403
+from .spectrum import *  # noqa: F403
 from .studies import *  # noqa: F403
 from .transfer import *  # noqa: F403
 
@@ -69,6 +70,7 @@ __all__ = [
     "effective_lr",
     *_public("rng"),
     *_public("curvature"),  # 1. curvature and stability
+    *_public("spectrum"),
     *_public("lr_range"),  # 2. learning-rate range test
     *_public("quadratic"),  # 3. batch size, accumulation, steady state
     *_public("studies.accumulation"),

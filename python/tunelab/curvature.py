@@ -23,7 +23,7 @@ from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
 from ._stats import Moments
 from ._threads import resolve_num_threads
-from ._validation import as_array, check_alloc, check_callable, check_enum, check_int, check_real
+from ._validation import as_array, check_alloc, check_callable, check_choice, check_enum, check_int, check_real
 
 __all__ = [
     "EigenResult",
@@ -130,14 +130,27 @@ class HutchinsonResult(Result):
 
 
 # ---------------------------------------------------------------------------------------------
-def _options(method: str, which: str, reorth: str, tol: Any, max_iter: Any) -> _core.EigenOptions:
+def _options(method: str, which: str, reorth: str, tol: Any, max_iter: Any, stack: bool) -> _core.EigenOptions:
+    method = check_choice("method", method, ("auto", *_core.Method.__members__))
+    if method == "auto":
+        method = "power" if stack else "lanczos"
     return _core.EigenOptions(
-        method=check_enum("method", method, _core.Method),
+        method=_core.Method.__members__[method],
         which=check_enum("which", which, _core.Which),
         reorth=check_enum("reorth", reorth, _core.Reorth),
         tol=check_real("tol", tol, minimum=0.0, strict_min=True),
         max_iter=check_int("max_iter", max_iter, minimum=1),
     )
+
+
+def _is_stack(A: Any) -> bool:
+    """Whether ``A`` looks like a stack of matrices (it is validated later)."""
+    if callable(A):
+        return False
+    try:
+        return bool(np.ndim(A) == 3)
+    except (TypeError, ValueError):  # ragged: refused by the validation, naming A
+        return False
 
 
 class _CheckedMatVec:
@@ -175,7 +188,7 @@ def top_eigenvalue(
     A: Any,
     *,
     n: int | None = None,
-    method: str = "power",
+    method: str = "auto",
     which: str = "LA",
     tol: float = 1e-8,
     max_iter: int = 1000,
@@ -194,10 +207,17 @@ def top_eigenvalue(
         of that shape (NumPy, a CPU PyTorch tensor, a Hessian-vector product, ...).
     n : int, optional
         The dimension; required when ``A`` is a callable (must match ``A`` otherwise).
-    method : {"power", "lanczos"}
+    method : {"auto", "power", "lanczos"}
         Power iteration (one matvec per step, converges like ``(λ₂/λ₁)^k``) or Lanczos
         (Krylov subspace; converges like ``1/T_k(1 + 2γ)`` with ``γ = (λ₁ − λ₂)/(λ₂ − λ_n)``,
-        so it needs far fewer matvecs when the gap is small).
+        so it needs far fewer matvecs: 65 against 2,000 on a 1024×1024 Wishart matrix at
+        ``tol=1e-8``, 11 against 1,044 Hessian-vector products on a small network). ``"auto"``
+        (default) takes Lanczos for a single matrix and a callable, where each product is a
+        pass over ``A`` or a network, and power iteration for a stack, whose small matrices are
+        solved by a vectorised kernel (about 5× faster than Lanczos per matrix on 4096 of
+        32×32). Power iteration is also the better choice when memory is tight (Lanczos keeps
+        its basis: ``8·n·k`` bytes) and when the top eigenvalue is well separated
+        (``λ₂/λ₁ ≲ 0.5``: a few dozen products either way, power's each cheaper).
     which : {"LA", "LM"}
         Largest algebraic eigenvalue ``λ_max`` (default; what the stability bound needs) or
         largest magnitude (scipy.sparse.linalg.eigsh's names).
@@ -245,7 +265,7 @@ def top_eigenvalue(
     used. Every width performs the same IEEE operations in the same order (no fused
     multiply-adds, no reassociation), so the result is the same bits on any CPU.
     """
-    options = _options(method, which, reorth, tol, max_iter)
+    options = _options(method, which, reorth, tol, max_iter, _is_stack(A))
     threads = resolve_num_threads(num_threads)
     if callable(A) and not isinstance(A, np.ndarray):
         if n is None:
