@@ -86,6 +86,44 @@ def test_top_eigenvalue_equals_dense(mlp, dense_hessian):
     assert abs(res.value - top) <= 1e-8 * abs(top)
 
 
+def test_default_method_is_lanczos_for_a_callable(mlp, dense_hessian):
+    """A user who passes nothing gets Lanczos on HVPs (the fast path), to 1e-8 relative."""
+    model, data = mlp
+    hvp = _Counted(tt.hessian_matvec(model, LOSS, data))
+    res = tunelab.top_eigenvalue(hvp, n=hvp.fn.n, rng=0)
+    top = np.linalg.eigvalsh(dense_hessian)[-1]
+    assert res.converged and abs(res.value - top) <= 1e-8 * abs(top) and hvp.calls <= 60
+
+
+def test_top_five_equal_the_dense_top_five(mlp, dense_hessian):
+    """top_eigenvalues(k=5) on the HVPs: the five largest eigenvalues of the dense Hessian to
+    1e-8 relative (ARPACK's tol=1e-10 on each Ritz pair), and the eigenvectors' residuals on
+    the dense Hessian as reported."""
+    model, data = mlp
+    hvp = tt.hessian_matvec(model, LOSS, data)
+    res = tunelab.top_eigenvalues(hvp, 5, n=hvp.n, tol=1e-10, rng=0)
+    top5 = np.linalg.eigvalsh(dense_hessian)[::-1][:5]
+    np.testing.assert_allclose(res.values, top5, rtol=1e-8)
+    np.testing.assert_allclose(np.linalg.norm(dense_hessian @ res.vectors - res.vectors * res.values, axis=0),
+                               res.residuals, rtol=1e-6, atol=1e-12 * top5[0])  # fmt: skip
+
+
+def test_density_moments_equal_the_trace_within_their_standard_errors(mlp, dense_hessian):
+    """SLQ on the HVPs: the density's first two moments against tr(H)/n and tr(H²)/n of the
+    dense Hessian, within 4 of their reported standard errors (fixed seed rng=0; a 4σ bound
+    fails with probability 6e-5 for a normal estimate, and the seed is not re-drawn)."""
+    model, data = mlp
+    hvp = tt.hessian_matvec(model, LOSS, data)
+    d = tunelab.spectral_density(hvp, n=hvp.n, n_probes=8, n_lanczos=30, rng=0)
+    n, w = hvp.n, np.linalg.eigvalsh(dense_hessian)
+    for k in (1, 2):
+        est = d.moment(k)
+        assert est.stderr > 0
+        assert abs(est.value - np.sum(w**k) / n) <= 4 * est.stderr, (k, est, np.sum(w**k) / n)
+    # the outlier is a node: the largest Ritz value of the probes is the top eigenvalue
+    assert abs(d.nodes.max() - w[-1]) <= 1e-6 * w[-1]
+
+
 def test_products_equal_dense(mlp, dense_hessian):
     model, data = mlp
     v = np.random.default_rng(1).standard_normal(dense_hessian.shape[0])
@@ -389,3 +427,85 @@ def test_lr_finder_suggestions_inside_the_curve_over_data_orders():
         for rule, lr in res.suggestions.items():
             i = int(np.argmin(np.abs(np.log(res.lrs) - np.log(lr))))  # the suggested rate's place on the curve
             assert k // 10 <= i < k - k // 10, (seed, rule, i, k)
+
+
+# ------------------------------------------------------------------ torch's LR schedulers
+def _torch_lrs(make_sched, base_lr, steps, momentum=0.0):
+    """The rates torch's own SGD sees under a scheduler (the reference: torch alone)."""
+    w = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=base_lr, momentum=momentum)
+    sched = make_sched(opt)
+    out = []
+    for _ in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return np.array(out)
+
+
+@pytest.mark.parametrize("make_sched", [
+    lambda o: torch.optim.lr_scheduler.StepLR(o, 3, gamma=0.5),
+    lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=7),
+    lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda t: 1.0 / (1 + t)),
+    lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
+], ids=["StepLR", "CosineAnnealingLR", "LambdaLR", "LinearLR"])
+def test_torch_schedulers_drive_the_batched_optimizers(make_sched):
+    """Each replica's rate follows torch's schedule from its own base rate, step by step, and the
+    parameters move as torch's SGD moves them under the same schedule."""
+    base = np.array([0.1, 0.02, 0.3])
+    params = np.zeros((3, 2))
+    opt = tunelab.optim.SGD(params, lr=base)
+    view = tt.as_torch_optimizer(opt)
+    sched = make_sched(view)
+    seen = []
+    for _ in range(10):
+        view.step(np.ones((3, 2)))
+        seen.append(opt.lr.copy())
+        sched.step()
+    expected = np.stack([_torch_lrs(make_sched, b, 10) for b in base], axis=1)
+    np.testing.assert_allclose(np.array(seen), expected, rtol=1e-15)
+    np.testing.assert_allclose(params[:, 0], -expected.sum(axis=0), rtol=1e-14)
+
+
+def test_one_cycle_schedules_rate_and_momentum():
+    opt = tunelab.optim.SGD(np.zeros((1, 2)), lr=0.1, momentum=0.9)
+    view = tt.as_torch_optimizer(opt)
+    sched = torch.optim.lr_scheduler.OneCycleLR(view, max_lr=1.0, total_steps=10)
+    w = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    ref = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+    ref_sched = torch.optim.lr_scheduler.OneCycleLR(ref, max_lr=1.0, total_steps=10)
+    for _ in range(9):
+        view.step(np.ones((1, 2)))
+        w.grad = torch.ones(2, dtype=torch.float64)
+        ref.step()
+        assert opt.lr[0] == ref.param_groups[0]["lr"] and opt.momentum[0] == ref.param_groups[0]["momentum"]
+        sched.step()
+        ref_sched.step()
+    np.testing.assert_allclose(opt.params[0], w.detach().numpy(), rtol=1e-14)
+
+
+def test_torch_optimizer_state_and_errors():
+    """Save after one step, continue one more; a fresh view on the saved parameters, loaded with
+    the saved state (and the scheduler's), takes bit for bit the same second step."""
+    opt = tunelab.optim.AdamW(np.zeros((2, 3)), lr=1e-2)
+    view = tt.as_torch_optimizer(opt)
+    assert view.param_groups[0]["lr"] == 1e-2 and view.param_groups[0]["betas"] == (0.9, 0.999)
+    sched = torch.optim.lr_scheduler.ExponentialLR(view, gamma=0.5)
+    grads = np.arange(6.0).reshape(2, 3)
+    view.step(grads)
+    sched.step()
+    saved, saved_sched, saved_params = view.state_dict(), sched.state_dict(), opt.params.copy()
+    view.step(grads)
+    again = tt.as_torch_optimizer(tunelab.optim.AdamW(saved_params.copy(), lr=1.0))
+    again_sched = torch.optim.lr_scheduler.ExponentialLR(again, gamma=0.5)
+    again.load_state_dict(saved)
+    again_sched.load_state_dict(saved_sched)
+    assert again.param_groups[0]["lr"] == 5e-3 and again.optimizer.steps.tolist() == [1, 1]
+    again.step(grads)
+    np.testing.assert_array_equal(again.optimizer.params, opt.params)
+    with pytest.raises(TypeError, match="tunelab.optim.SGD, Adam or AdamW"):
+        tt.as_torch_optimizer(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1))
+    with pytest.raises(TypeError, match="closure"):
+        view.step(np.ones((2, 3)), closure=lambda: 0.0)
+    with pytest.raises(ValueError, match="state_dict"):
+        view.load_state_dict({"lr": 1.0})
