@@ -123,7 +123,7 @@ def test_unknown_option_prints_the_reports_usage(tmp_path):
 
 def test_a_failing_section_is_shown_and_the_rest_still_render(tmp_path, monkeypatch, capsys):
     mods = report.sections()
-    victim, other = mods[0], mods[-1]
+    victim, other = mods[0], mods[1]
 
     def boom(page, quick):
         page.text("started")
@@ -171,3 +171,17 @@ def test_fmt(x, want):
                                                (6.98e-5, 9.2e-6, "(6.98 ± 0.92)·10⁻⁵")])
 def test_fmt_se(x, se, want):
     assert fmt_se(x, se) == want
+
+
+def test_network_section_without_torch_is_skipped_with_its_reason(tmp_path, monkeypatch, capsys):
+    """Where PyTorch is missing the network section says so and how to install it; the report
+    still exits 0 (a skipped section is not a failed one) and the summary line names it."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    rc = main(["report", "--quick", "--quiet", "--out", str(tmp_path / "r"), "--only", "network"])
+    assert rc == 0
+    page = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert "Skipped:" in page and "pip install" in page and "(skipped," in page
+    assert "skipped sections: A real network" in capsys.readouterr().out

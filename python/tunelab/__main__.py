@@ -74,7 +74,8 @@ def report_main(argv: list[str], prog: str = "python -m tunelab report") -> int:
         return 2
     n_ok = sum(c.ok for c in rep.checks)
     print(f"report written to {rep.path}: {n_ok} of {len(rep.checks)} checks agree"
-          + (f"; failed sections: {', '.join(rep.failed_sections)}" if rep.failed_sections else ""))
+          + (f"; failed sections: {', '.join(rep.failed_sections)}" if rep.failed_sections else "")
+          + (f"; skipped sections: {', '.join(rep.skipped_sections)}" if rep.skipped_sections else ""))
     for c in rep.checks:
         if not c.ok:
             print(f"  {c.verdict}: [{c.section}] {c.name} {c.detail}".rstrip(), file=sys.stderr)

@@ -49,6 +49,7 @@ class Report:
         self.path = path
         self.checks = page.checks
         self.failed_sections = [s.title for s in page.sections if s.error]
+        self.skipped_sections = [s.title for s in page.sections if s.skipped]
 
     @property
     def ok(self) -> bool:

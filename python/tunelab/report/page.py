@@ -115,6 +115,7 @@ class _Section:
     parts: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    skipped: str | None = None
 
 
 class Page:
@@ -153,6 +154,11 @@ class Page:
         sec.error, sec.seconds = error, seconds
         last = error.strip().splitlines()[-1] if error.strip() else "error"
         self.checks.append(Check(sec.title, "section ran to its end", None, None, "no exception", "failed", last))
+
+    def skip(self, reason: str) -> None:
+        """Mark the current section as skipped (an optional dependency is missing): the page says
+        why and how to run it; it is not a failure."""
+        self._current.skipped = reason
 
     # -- content ---------------------------------------------------------------------------
     def text(self, text: str) -> None:
@@ -257,8 +263,9 @@ class Page:
         toc = []
         for s in self.sections:
             mine = [c for c in self.checks if c.section == s.title]
-            state = "failed" if s.error else f"{sum(c.ok for c in mine)}/{len(mine)} checks agree"
-            cls = "bad" if s.error or any(not c.ok for c in mine) else "ok"
+            state = ("failed" if s.error else "skipped" if s.skipped
+                     else f"{sum(c.ok for c in mine)}/{len(mine)} checks agree")
+            cls = "bad" if s.error or any(not c.ok for c in mine) else "skip" if s.skipped else "ok"
             toc.append(f'<li><a href="#{s.anchor}">{html.escape(s.title)}</a> '
                        f'<span class="{cls}">({state}, {s.seconds:.1f} s)</span></li>')
         summary_cls = "ok" if not bad else "bad"
@@ -274,6 +281,8 @@ class Page:
             body.append(f'<section id="{s.anchor}"><h2>{html.escape(s.title)} '
                         f'<span class="time">{s.seconds:.1f} s</span></h2>')
             body.extend(s.parts)
+            if s.skipped:
+                body.append(f'<p class="skip"><b>Skipped:</b> {html.escape(s.skipped)}</p>')
             if s.error:
                 body.append('<p class="bad"><b>This section failed</b> before its end; its traceback:</p>'
                             f"<pre>{html.escape(s.error)}</pre>")
@@ -285,7 +294,7 @@ class Page:
             "caption{caption-side:top;text-align:left;font-style:italic;padding:.2em 0}"
             "td,th{border:1px solid #ccc;padding:2px 7px;text-align:right}th{background:#f4f4f4}"
             "table.prov th,table.prov td{text-align:left}figure{margin:1em 0}img{max-width:100%}"
-            "figcaption{font-size:.92em;color:#444}.ok{color:#060}.bad{color:#a00}p.check{margin:.3em 0}"
+            "figcaption{font-size:.92em;color:#444}.ok{color:#060}.bad{color:#a00}.skip{color:#8a5a00}p.check{margin:.3em 0}"
             "p.check.bad{font-weight:bold}pre{background:#fbeaea;padding:.6em;overflow-x:auto;font-size:.85em}"
         )
         doc = (
