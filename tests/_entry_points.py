@@ -268,6 +268,10 @@ def _gd() -> Any:
     return tunelab.gd_quadratic(A8, _X0, _LRS[:4], 5)
 
 
+def _gd_eigen() -> Any:
+    return tunelab.gd_quadratic(A8, _X0, _LRS[:4], 5, method="eigen")
+
+
 def _lr() -> Any:
     r = tunelab.lr_range_test_quadratic(A8, _X0, _LRS)
     return r.losses
@@ -413,6 +417,12 @@ KERNELS: list[KernelEntry] = [
                 _allclose(_ref_top(A8), 1e-7)),
     KernelEntry("gd_quadratic", ("gd_quadratic",), _gd, _allclose(tunelab.reference.gd_quadratic(A8, _X0, _LRS[:4], 5), 1e-10),
                 medium=lambda: tunelab.gd_quadratic(_spd(600, 5), np.ones(600), np.full(8, 1e-3), 200, num_threads=1)),
+    # the closed form against the reference iteration: errors ~ n·ε·(1 + 2t·α‖H‖) relative (see
+    # test_curvature._eigen_bound), far inside 1e-10 at n = 8, 5 steps
+    KernelEntry("gd_quadratic[eigen]", ("gd_quadratic_eigen", "check_symmetric"), _gd_eigen,
+                _allclose(tunelab.reference.gd_quadratic(A8, _X0, _LRS[:4], 5), 1e-10),
+                medium=lambda: tunelab.gd_quadratic(_spd(600, 5), np.ones(600), np.full(8, 1e-3), 20_000, method="eigen",
+                                                    num_threads=1)),
     KernelEntry("hutchinson_trace[dense]", ("hutchinson_dense", "check_symmetric"), _hutch_tiny,
                 _eq(_hutch_tiny()), medium=lambda: tunelab.hutchinson_trace(A200, 16_000, rng=1, num_threads=1)),
     KernelEntry("hutchinson_trace[callable]", ("rademacher",), _hutch_cb_tiny, _eq(_hutch_cb_tiny())),

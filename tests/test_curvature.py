@@ -394,6 +394,138 @@ def test_gd_quadratic_refusals(args, match):
         tunelab.gd_quadratic(*args)
 
 
+# ---- method="eigen": the closed form ----------------------------------------------------------
+EPS = np.finfo(np.float64).eps
+
+
+def _eigen_bound(h, x0, lrs, steps, k=8.0):
+    """Tolerance for |f_eigen − f_ref| at each (rate, step), derived rather than tuned.
+
+    f_t(H) = ½ x0ᵀ H (I − αH)^{2t} x0. The closed form is exact for a matrix within LAPACK's
+    backward error ‖E‖ ≤ c·n·ε·‖H‖ of H, and ‖∂f_t/∂H‖ ≤ ½‖x0‖²(ρ^{2t} + 2tα‖H‖ρ^{2t−1}),
+    ρ = max|1 − αλᵢ|; carrying each term by 2t + 2 roundings adds (2t + 3)·ε·½‖x0‖²‖H‖ρ^{2t}. The
+    NumPy reference iteration's rounding is of the same form (a backward error ~ n·ε·‖H‖ per
+    step), so k = 8 covers LAPACK's constant c (~1) for both sides with room."""
+    lam = np.linalg.eigvalsh(h)
+    hn = np.abs(lam).max()
+    rho = np.abs(1.0 - np.outer(lrs, lam)).max(axis=1)[:, None]
+    t = np.arange(steps + 1)[None, :]
+    grow = rho ** (2 * t) / np.minimum(rho, 1.0)
+    n = h.shape[0]
+    return EPS * 0.5 * (x0 @ x0) * hn * grow * (k * n * (1 + 2 * t * np.abs(lrs)[:, None] * hn) + 2 * t + 3)
+
+
+@given(a=gapped(max_n=10), seed=st.integers(0, 1000), steps=st.integers(0, 60),
+       frac=st.lists(st.floats(0.02, 2.3), min_size=1, max_size=12))
+def test_gd_quadratic_eigen_matches_reference(a, seed, steps, frac):
+    """The closed form against the NumPy reference iteration (tunelab.reference, no shared code),
+    for definite and indefinite H, convergent and divergent rates, within _eigen_bound."""
+    x0 = np.random.default_rng(seed).standard_normal(a.shape[0])
+    lam = np.abs(np.linalg.eigvalsh(a)).max()
+    lrs = np.array(frac) / lam
+    got = tunelab.gd_quadratic(a, x0, lrs, steps, method="eigen")
+    exp = ref.gd_quadratic(a, x0, lrs, steps)
+    assert got.shape == exp.shape == (len(frac), steps + 1)
+    tol = _eigen_bound(a, x0, lrs, steps)
+    fin = np.isfinite(tol) & (tol < 1e300)  # beyond: the bound itself overflows
+    assert np.all(np.abs(got - exp)[fin] <= tol[fin])
+
+
+def test_gd_quadratic_eigen_against_exact_arithmetic():
+    """Tiny cases against the iteration in exact rational arithmetic on the stored floats: both
+    methods within _eigen_bound of the exact losses (k = 4: one side is exact)."""
+    from fractions import Fraction
+
+    for seed, n, steps in ((0, 3, 25), (1, 4, 20)):
+        h = sym_with_spectrum(np.linspace(0.2, 1.0, n) * (1 + seed), seed)
+        x0 = np.random.default_rng(seed).standard_normal(n)
+        lam = np.linalg.eigvalsh(h)[-1]
+        lrs = np.array([0.3, 1.0, 1.9, 2.1]) / lam
+        hq = [[Fraction(v) for v in row] for row in h]
+        exact = np.empty((lrs.size, steps + 1))
+        for li, lr in enumerate(lrs):
+            x, al = [Fraction(v) for v in x0], Fraction(lr)
+            for t in range(steps + 1):
+                g = [sum(hq[i][j] * x[j] for j in range(n)) for i in range(n)]
+                exact[li, t] = float(sum(xi * gi for xi, gi in zip(x, g)) / 2)
+                x = [xi - al * gi for xi, gi in zip(x, g)]
+        tol = _eigen_bound(h, x0, lrs, steps, k=4.0)
+        for method in ("eigen", "iterate"):
+            got = tunelab.gd_quadratic(h, x0, lrs, steps, method=method)
+            assert np.all(np.abs(got - exact) <= tol), method
+
+
+def test_gd_quadratic_eigen_overflow_contract():
+    """Same contract as the iteration: +inf from the first non-finite loss on (-inf after a
+    negative loss), never NaN; the first inf within a step of the iteration's."""
+    h = np.diag([1.0, 2.0])
+    f = tunelab.gd_quadratic(h, [1.0, 1.0], [0.1, 100.0], 2000, method="eigen")
+    g = tunelab.gd_quadratic(h, [1.0, 1.0], [0.1, 100.0], 2000)
+    assert np.isfinite(f[0]).all() and not np.isnan(f).any()
+    first = np.argmax(np.isinf(f[1]))
+    assert f[1, -1] == np.inf and np.isinf(f[1, first:]).all() and np.isfinite(f[1, :first]).all()
+    assert abs(first - np.argmax(np.isinf(g[1]))) <= 1
+    neg = tunelab.gd_quadratic(np.diag([-1.0, 0.0]), [1.0, 1.0], [10.0], 1000, method="eigen")
+    assert neg[0, -1] == -np.inf and not np.isnan(neg).any()
+    # both signs overflowing at once (inf - inf) still gives a signed inf, not NaN
+    both = tunelab.gd_quadratic(np.diag([-1.0, 3.0]), [1.0, 1.0], [-5.0, 5.0], 500, method="eigen")
+    assert not np.isnan(both).any() and np.isinf(both[:, -1]).all()
+    # a rate that kills a mode exactly, and terms decaying below the dropping threshold: zeros, no NaN
+    z = tunelab.gd_quadratic(np.diag([1.0, 0.5]), [1.0, 1.0], [1.0, 1.5], 3000, method="eigen")
+    assert z[0, 1] == 0.5 * 0.5 * 0.25  # the λ = 1 mode is gone after one step, exactly
+    assert np.all(z[:, -1] == 0.0) and np.all(np.diff(z, axis=1) <= 0) and np.all(z >= 0)
+
+
+def test_gd_quadratic_eigen_bitwise_threads_and_widths():
+    """Lanes are rates, each summing its terms in one order: the same bits at 1 and 2 threads and
+    at every vector width (TUNELAB_SIMD caps it; read at start-up, hence subprocesses)."""
+    import io
+    import os
+    import subprocess
+    import sys
+
+    a = sym_with_spectrum(np.linspace(-0.1, 3, 41), seed=2)
+    lrs = np.linspace(0.01, 0.75, 37)
+    x0 = np.ones(41)
+    np.testing.assert_array_equal(tunelab.gd_quadratic(a, x0, lrs, 150, method="eigen", num_threads=1),
+                                  tunelab.gd_quadratic(a, x0, lrs, 150, method="eigen", num_threads=2))
+    code = (
+        "import numpy as np, tunelab, sys\n"
+        "q, _ = np.linalg.qr(np.random.default_rng(2).standard_normal((41, 41)))\n"
+        "a = (q * np.linspace(-0.1, 3, 41)) @ q.T; a = (a + a.T) / 2\n"
+        "f = tunelab.gd_quadratic(a, np.ones(41), np.linspace(0.01, 0.75, 37), 150, method='eigen', num_threads=2)\n"
+        "np.save(sys.stdout.buffer, f)\n"
+    )
+    runs = []
+    for level in ("0", "1", "2"):
+        env = dict(os.environ, TUNELAB_SIMD=level)
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+        runs.append(np.load(io.BytesIO(done.stdout)))
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r, runs[0])
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, exc, match",
+    [
+        ((np.eye(2), np.ones(2), [0.1], 3), {"method": "Eigen"}, ValueError, "method must be one of 'iterate', 'eigen'"),
+        ((np.eye(2), np.ones(2), [0.1], 3), {"method": None}, ValueError, "method"),
+        ((np.array([[1.0, 1.0], [0.0, 1.0]]), np.ones(2), [0.1], 3), {"method": "eigen"}, ValueError,
+         "H must be symmetric"),
+        ((np.array([[1.0, np.nan], [np.nan, 1.0]]), np.ones(2), [0.1], 3), {"method": "eigen"}, ValueError,
+         "H must contain only finite"),
+        ((np.zeros((0, 0)), np.ones(0), [0.1], 3), {"method": "eigen"}, ValueError, "H"),
+        ((np.eye(2), np.ones(3), [0.1], 3), {"method": "eigen"}, ValueError, "x0"),
+        ((np.eye(2), np.ones(2), [np.nan], 3), {"method": "eigen"}, ValueError, "lrs"),
+        ((np.eye(2), np.ones(2), [0.1], -1), {"method": "eigen"}, ValueError, "steps"),
+        ((np.eye(2), np.ones(2), [0.1], 2.5), {"method": "eigen"}, TypeError, "steps"),
+    ],
+)
+def test_gd_quadratic_eigen_refusals(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        tunelab.gd_quadratic(*args, **kwargs)
+
+
 # ---------------------------------------------------------------------------------------------
 def _trace_matrix():
     rng = np.random.default_rng(11)

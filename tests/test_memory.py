@@ -134,6 +134,7 @@ LEAK_CALLS = {
     "top_eigen_stack": "_core.top_eigen_stack(S, EL, 1, 1, 1e-8)",
     "top_eigen_callable": "_core.top_eigen_callable(mv, 3, EL, 1)",
     "gd_quadratic": "_core.gd_quadratic(A, x0, lrs, 3, 1, 1e-8)",
+    "gd_quadratic_eigen": "_core.gd_quadratic_eigen(x0, x0, lrs, 3, 1)",
     "hutchinson_dense": "_core.hutchinson_dense(A, 1, 0, 16, 1)",
     "rademacher": "_core.rademacher(3, 1, 0, 4, 1)",
     "check_symmetric": "_core.check_symmetric(A)",

@@ -88,6 +88,24 @@ py::array_t<double> gd_quadratic(in_array<double> H, in_array<double> x0, in_arr
   return losses;
 }
 
+// w, c: the eigenvalues of H and x0 in its eigenbasis (the Python layer calls LAPACK).
+py::array_t<double> gd_quadratic_eigen(in_array<double> w, in_array<double> c, in_array<double> lrs, std::int64_t steps,
+                                       int num_threads) {
+  require_ndim("w", w, 1);
+  const std::int64_t n = w.shape(0);
+  require_shape("c", c, {n}, "(n,)");
+  require_ndim("lrs", lrs, 1);
+  const std::int64_t L = lrs.shape(0);
+  auto losses = empty<double>({static_cast<py::ssize_t>(L), static_cast<py::ssize_t>(steps + 1)}, "steps");
+  const double *pw = w.data(), *pc = c.data(), *pl = lrs.data();
+  double* po = losses.mutable_data();
+  {
+    py::gil_scoped_release release;
+    cv::gd_quadratic_eigen(pw, pc, n, pl, L, steps, num_threads, po);
+  }
+  return losses;
+}
+
 py::array_t<double> hutchinson_dense(in_array<double> A, std::uint64_t key, std::int64_t first, std::int64_t count,
                                      int num_threads) {
   require_shape("A", A, {-1, -1}, "(n, n)");
@@ -158,6 +176,9 @@ void bind_curvature(py::module_& m) {
         "Top eigenpair of a matvec callable; see tunelab.top_eigenvalue.");
   m.def("gd_quadratic", &gd_quadratic, py::arg("H"), py::arg("x0"), py::arg("lrs"), py::arg("steps"),
         py::arg("num_threads"), py::arg("sym_tol"), "GD loss trajectories on 1/2 x'Hx; see tunelab.gd_quadratic.");
+  m.def("gd_quadratic_eigen", &gd_quadratic_eigen, py::arg("w"), py::arg("c"), py::arg("lrs"), py::arg("steps"),
+        py::arg("num_threads"),
+        "GD loss trajectories on 1/2 x'Hx in closed form from H's eigenvalues w and c = Q'x0; see tunelab.gd_quadratic.");
   m.def("hutchinson_dense", &hutchinson_dense, py::arg("A"), py::arg("key"), py::arg("first"), py::arg("count"),
         py::arg("num_threads"), "Hutchinson probes z'Az of a dense matrix; see tunelab.hutchinson_trace.");
   m.def("rademacher", &rademacher, py::arg("n"), py::arg("key"), py::arg("first"), py::arg("count"),

@@ -319,6 +319,10 @@ def gd_quadratic(H: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0:
     """
     GD loss trajectories on 1/2 x'Hx; see tunelab.gd_quadratic.
     """
+def gd_quadratic_eigen(w: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], c: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lrs: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], steps: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    GD loss trajectories on 1/2 x'Hx in closed form from H's eigenvalues w and c = Q'x0; see tunelab.gd_quadratic.
+    """
 def hutchinson_dense(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """
     Hutchinson probes z'Az of a dense matrix; see tunelab.hutchinson_trace.

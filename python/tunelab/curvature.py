@@ -407,33 +407,72 @@ class _Negated:
         return np.negative(np.asarray(self.fn(x), dtype=np.float64))
 
 
-def gd_quadratic(H: Any, x0: Any, lrs: Any, steps: int, *, num_threads: int | None = None) -> np.ndarray:
+def gd_quadratic(
+    H: Any, x0: Any, lrs: Any, steps: int, *, method: str = "iterate", num_threads: int | None = None
+) -> np.ndarray:
     """Loss trajectories of gradient descent on ``f(x) = ½ xᵀHx`` for many learning rates.
 
-    ``x_{t+1} = x_t − α H x_t`` from the same ``x0`` for every ``α`` in ``lrs``, computed in C++
-    with OpenMP over the rates. In the eigenbasis ``f(x_t) = ½ Σᵢ λᵢ (1 − αλᵢ)^{2t} cᵢ²``, so
-    the losses decay for ``α < 2/λ_max`` and grow geometrically for ``α > 2/λ_max`` (given a
-    component along the top eigenvector).
+    ``x_{t+1} = x_t − α H x_t`` from the same ``x0`` for every ``α`` in ``lrs``. In the
+    eigenbasis ``f(x_t) = ½ Σᵢ λᵢ cᵢ² (1 − αλᵢ)^{2t}`` with ``c = Qᵀx0``, so the losses decay for
+    ``α < 2/λ_max`` and grow geometrically for ``α > 2/λ_max`` (given a component along the
+    top eigenvector).
 
     Parameters
     ----------
     H : array_like (n, n)
-        Symmetric matrix.
+        Symmetric matrix (``max|H − Hᵀ| ≤ 1e-8·max|H|``).
     x0 : array_like (n,)
         Start point.
     lrs : array_like (L,)
         Learning rates (any finite reals).
     steps : int
         Number of GD steps (``>= 0``).
+    method : {"iterate", "eigen"}
+        ``"iterate"`` (default) runs the iteration itself: ``(steps + 1)·L`` products ``H x``
+        in C++, OpenMP over the rates, ``O(steps·L·n²)``. ``"eigen"`` uses the closed form: one
+        ``numpy.linalg.eigh`` of ``(H + Hᵀ)/2`` (LAPACK, ``O(n³)``), then every loss as the sum
+        above, each term carried from step to step by one multiplication (C++, OpenMP over the
+        rates, ``O(steps·L·n)``): at n = 128, 256 rates and 200 steps it is 20–35× faster
+        than the iteration and than a preallocated in-place NumPy loop (BLAS ``X @ H``).
     num_threads : int, optional
-        OpenMP threads; the result does not depend on it.
+        OpenMP threads; the result does not depend on it (nor, for ``"eigen"``, on the CPU's
+        vector width).
 
     Returns
     -------
     ndarray (L, steps + 1)
         ``f(x_t)`` for ``t = 0..steps``. A trajectory that overflows never crashes: from its
         first non-finite loss on, every loss is ``+inf`` (``-inf`` if the last finite loss was
-        negative, which only an indefinite ``H`` allows).
+        negative, which only an indefinite ``H`` allows). The two methods may put the first
+        ``inf`` one step apart when a loss is within rounding of the float64 limit.
+
+    Notes
+    -----
+    **Accuracy.** Measured against the same iteration in 80-bit extended precision on the
+    stored ``H``, ``x0`` and rates (n = 16 and 128; spectra uniform, log-spaced over 10⁶,
+    clustered to 1e-9, slightly indefinite; rates 0.05–1.95 and 2.02–2.2 over ``λ_max``), the
+    largest relative error of any loss was, for ``"iterate"`` / ``"eigen"``: ≤ 7e-15 / ≤ 4e-14
+    up to step 10, ≤ 2e-13 / ≤ 4e-13 up to step 50, ≤ 2e-13 / ≤ 7e-13 up to step 200 and
+    ≤ 7e-13 / ≤ 1.4e-12 up to step 1000 — the same order, but the iteration was closer in
+    nearly every case, usually by 2–10× (up to 40×). So the closed form is faster but not more
+    accurate, and ``"iterate"`` stays the default; ``"eigen"`` is the choice when speed matters
+    more than the last digit or two — above all for large n, long horizons or many rates, where
+    its ``O(n)`` work per loss beats the iteration's ``O(n²)``.
+    Neither error is bounded in ``t``. The closed form computes exactly the trajectory of a
+    matrix within LAPACK's backward error ``~ n·ε·‖H‖`` of ``H``: an eigenvalue off by ``δλ``
+    puts a relative error ``~ 2t·α·δλ / |1 − αλ|`` on its term at step ``t``, eigenvectors off
+    by ``~ ε‖H‖/gap`` add one that does not grow, and carrying each term by ``t``
+    multiplications adds up to ``~ t·ε``. (Refining the eigenvalues by Rayleigh quotients and
+    taking the powers in extended precision was tried: it cut the growth, but the eigenvector
+    term kept the closed form behind the iteration in most cases up to step 1000, so it was
+    not adopted.) The iteration rounds
+    afresh at every step, and errors along a decaying direction decay with it. Both methods
+    follow the same overflow contract for indefinite ``H`` or rates past ``2/λ_max``.
+    ``"eigen"`` drops a term once it falls below ``2⁻⁵⁰⁰ ≈ 3e-151`` of ``½ Σᵢ |λᵢ| cᵢ²`` (this
+    keeps the arithmetic out of the slow subnormal range): a loss below that, relative to that
+    sum, is returned within an absolute ``n·2⁻⁵⁰⁰`` of it only. ``"eigen"`` diagonalises the
+    symmetric part ``(H + Hᵀ)/2`` (the Hessian of ``f``); ``"iterate"`` multiplies by ``H``
+    as given, which differs only for an ``H`` asymmetric within the tolerance.
     """
     H = _square(H, "H", ndim=(2,))
     x0 = as_array(x0, "x0", ndim=1)
@@ -441,8 +480,23 @@ def gd_quadratic(H: Any, x0: Any, lrs: Any, steps: int, *, num_threads: int | No
         raise ValueError(f"x0 must have shape ({H.shape[0]},) to match H; got {x0.shape}")
     lrs = as_array(lrs, "lrs", ndim=1)
     steps = check_int("steps", steps, minimum=0)
+    method = check_choice("method", method, ("iterate", "eigen"))
     check_alloc("steps", (lrs.size, steps + 1))
-    return _core.gd_quadratic(H, x0, lrs, steps, resolve_num_threads(num_threads), SYM_TOL)
+    threads = resolve_num_threads(num_threads)
+    if method == "iterate":
+        return _core.gd_quadratic(H, x0, lrs, steps, threads, SYM_TOL)
+    if H.shape[0] == 0:
+        raise ValueError("H must not be empty")
+    max_asym, max_abs, finite = _core.check_symmetric(H)
+    if not finite:
+        raise ValueError("H must contain only finite values (no NaN or inf)")
+    if max_asym > SYM_TOL * max_abs:
+        raise ValueError(
+            f"H must be symmetric: max|H - H.T| = {max_asym:.6g} exceeds {SYM_TOL} * max|H|; "
+            "symmetrise it with (H + H.T) / 2"
+        )
+    w, q = np.linalg.eigh(H if max_asym == 0 else 0.5 * H + 0.5 * H.T)  # no overflow in H + H.T
+    return _core.gd_quadratic_eigen(w, q.T @ x0, lrs, steps, threads)
 
 
 # ---------------------------------------------------------------------------------------------

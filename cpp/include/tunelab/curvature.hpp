@@ -22,6 +22,7 @@
 #include "tunelab/linalg.hpp"
 #include "tunelab/parallel.hpp"
 #include "tunelab/rng.hpp"
+#include "tunelab/simd.hpp"
 
 namespace tunelab::curvature {
 
@@ -135,6 +136,112 @@ inline void gd_quadratic(const double* H, std::int64_t n, const double* x0, cons
         last[gi] = f;
         const double lr = lrs[l0 + g];
         for (std::int64_t i = 0; i < n; ++i) x[i] -= lr * gr[i];
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// The same trajectories in closed form, from the eigendecomposition H = Q diag(w) Q' (computed
+// by the caller, e.g. LAPACK) and c = Q' x0: the iterate's coordinates are c_i (1 - lr w_i)^t,
+// so losses[l, t] = sum_i a_i r_il^t with a_i = w_i c_i^2 / 2 and r_il = (1 - lr_l w_i)^2.
+// O(m L (steps + 1)): each term is carried from step to step by one multiplication.
+//
+// Lanes are rates: a group of kLanes rates is advanced together, every lane summing its terms
+// in the order i = 0..m-1, so the bits do not depend on the vector width, the group or the
+// thread count. Terms that are exactly 0 (w_i = 0 or c_i = 0) are dropped up front. A term
+// below kDrop * s0 (s0 = sum_i |a_i|, kDrop = 2^-500) is set to 0, and so is a factor r_il
+// below kDrop: this keeps the products out of the subnormal range (slow on x86) at an absolute
+// error of at most m * kDrop * s0 per loss. Overflow follows gd_quadratic's contract.
+namespace eig_detail {
+
+constexpr int kLanes = 8;
+constexpr std::int64_t kBlock = 64;  // steps per pass over the terms (results do not depend on it)
+
+// S[t * kLanes + k] = sum of the terms of lane k at steps t0..t0+tb-1; P advanced by tb steps.
+template <class V>
+TUNELAB_ALWAYS_INLINE void advance(double* P, const double* R, std::int64_t m, std::int64_t tb, double drop,
+                                   double* S) noexcept {
+  constexpr int W = simd::kW<V>, Q = kLanes / W;
+  for (std::int64_t t = 0; t < tb; ++t) {
+    V s[Q];
+    for (int q = 0; q < Q; ++q) s[q] = V{};
+    for (std::int64_t i = 0; i < m; ++i) {
+      double* p = P + i * kLanes;
+      const double* r = R + i * kLanes;
+      for (int q = 0; q < Q; ++q) {
+        V x = simd::at<V>(p + q * W);
+        s[q] += x;
+        x *= simd::at<V>(r + q * W);
+        const V ax = x < 0.0 ? -x : x;
+        simd::at<V>(p + q * W) = ax < drop ? V{} : x;
+      }
+    }
+    for (int q = 0; q < Q; ++q) simd::at<V>(S + t * kLanes + q * W) = s[q];
+  }
+}
+
+}  // namespace eig_detail
+
+TUNELAB_SIMD_DISPATCH(void, gd_eigen_advance, eig_detail::advance,
+                      (double* P, const double* R, std::int64_t m, std::int64_t tb, double drop, double* S),
+                      (P, R, m, tb, drop, S))
+
+inline void gd_quadratic_eigen(const double* w, const double* c, std::int64_t n, const double* lrs, std::int64_t L,
+                               std::int64_t steps, int threads, double* losses) {
+  using eig_detail::kBlock;
+  using eig_detail::kLanes;
+  if (n < 1) throw std::invalid_argument("H must not be empty");
+  if (steps < 0) throw std::invalid_argument("steps must be >= 0; got " + std::to_string(steps));
+  const std::int64_t T = steps + 1;
+  const double kDrop = std::ldexp(1.0, -500);
+  std::vector<double> a, ws;  // the nonzero terms
+  double s0 = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double ai = 0.5 * w[i] * c[i] * c[i];
+    if (ai == 0.0) continue;
+    a.push_back(ai);
+    ws.push_back(w[i]);
+    s0 += std::fabs(ai);
+  }
+  const auto m = static_cast<std::int64_t>(a.size());
+  const double drop = kDrop * s0;  // NaN or inf if s0 is: then nothing is dropped
+  const double *pa = a.data(), *pw = ws.data();
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const std::int64_t groups = (L + kLanes - 1) / kLanes;
+  parallel_for(groups, threads, [=](std::int64_t grp) {
+    const std::int64_t l0 = grp * kLanes, G = std::min<std::int64_t>(kLanes, L - l0);
+    const auto M = static_cast<std::size_t>(std::max<std::int64_t>(m, 1));
+    simd::Scratch buf(2 * M * kLanes + static_cast<std::size_t>(kBlock * kLanes));
+    double *P = buf.data, *R = P + M * kLanes, *S = R + M * kLanes;
+    for (std::int64_t i = 0; i < m; ++i)
+      for (int k = 0; k < kLanes; ++k) {
+        const double lr = k < G ? lrs[l0 + k] : 0.0;  // padding lanes: r = 1
+        const double r = 1.0 - lr * pw[i], r2 = r * r;
+        P[i * kLanes + k] = pa[i];
+        R[i * kLanes + k] = r2 < kDrop ? 0.0 : r2;
+      }
+    bool dead[kLanes] = {};
+    double last[kLanes] = {};
+    int alive = static_cast<int>(G);
+    for (std::int64_t t0 = 0; t0 < T; t0 += kBlock) {
+      const std::int64_t tb = std::min(kBlock, T - t0);
+      if (alive > 0) gd_eigen_advance(P, R, m, tb, drop, S);
+      for (std::int64_t g = 0; g < G; ++g) {
+        double* out = losses + (l0 + g) * T + t0;
+        for (std::int64_t t = 0; t < tb; ++t) {
+          const double f = S[t * kLanes + g];
+          if (!dead[g] && !std::isfinite(f)) {
+            dead[g] = true;
+            --alive;
+          }
+          if (dead[g]) {
+            std::fill(out + t, out + tb, last[g] < 0.0 ? -kInf : kInf);
+            break;
+          }
+          out[t] = f;
+          last[g] = f;
+        }
       }
     }
   });
