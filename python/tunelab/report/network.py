@@ -122,7 +122,7 @@ def run(page, quick: bool) -> None:
     page.step("dense Hessian")
     eig_round = net.n * _EPS * float(np.abs(w).max())
     page.text(
-        f"First GD's stability at a minimum: L-BFGS ({fit.nit} iterations) brings the loss to {fmt(fit.fun, 3)}. "
+        f"First, the stability of GD at a minimum: L-BFGS ({fit.nit} iterations) brings the loss to {fmt(fit.fun, 3)}. "
         f"There top_eigenvalue (Lanczos, the default for a matvec callable) finds λ_max = {lam:.10g} from "
         f"{counted.calls} Hessian-vector products; the dense H's eigvalsh gives {float(w[-1]):.10g}."
     )
@@ -214,9 +214,10 @@ def run(page, quick: bool) -> None:
     same = all(torch.equal(a, p.detach()) for a, p in zip(before, net.params))
     page.check_bound("tunelab.torch.lr_finder restores the model bit for bit (parameters equal: 1)",
                      float(same), lower=1.0, upper=1.0)
-    page.table(["suggestion", "rate"], [[k_, fmt(v, 3)] for k_, v in finder.suggestions.items()],
-               caption="The LR finder (minibatches of 32, SGD, 100 rates from 10⁻⁴ to 10) and fastai's three "
-                       "suggestions, for comparison with 2/λ_max at the start = " + fmt(2 / lam0, 3) + ".")
+    page.text("tunelab.torch.lr_finder on the same model at its initial weights (minibatches of 32, SGD, 100 rates "
+              "from 10⁻⁴ to 10), with fastai's three suggestions, beside the initial stability bound 2/λ_max = "
+              f"{fmt(2 / lam0, 3)}; the model and the optimizer are restored afterwards.")
+    page.table(["suggestion", "rate"], [[k_, fmt(v, 3)] for k_, v in finder.suggestions.items()])
 
     # edge of stability: λ_max along GD at a fixed α that starts stable (α = 2/(2λ_max(θ₀)))
     alpha = 1.0 / lam0
