@@ -156,6 +156,10 @@ def test_top_eigenvalues_errors():
         tunelab.top_eigenvalues(a + np.triu(a, 1), 2)
     with pytest.raises(ValueError, match=r"A\[1\] must be symmetric"):
         tunelab.top_eigenvalues(np.stack([a, a + np.triu(a, 1)]), 2)
+    zero = tunelab.top_eigenvalues(np.zeros((3, 600, 600)), 2, method="lanczos")
+    assert np.all(zero.values == 0) and np.all(zero.residuals == 0)
+    with pytest.raises(ValueError, match="zero operator"):
+        tunelab.top_eigenvalues(lambda v: 0 * v, 2, n=600)
     with pytest.raises(ValueError, match="did not converge"):
         tunelab.top_eigenvalues(_spectrum(600, 1)[0], 3, method="lanczos", max_iter=1, tol=1e-15)
 

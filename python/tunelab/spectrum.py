@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.linalg
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigsh
 
 from . import _core
 from ._random import RNGLike, kernel_key
@@ -229,6 +229,8 @@ def _lanczos(matvec: Callable[[np.ndarray], np.ndarray], n: int, k: int, which: 
             f"top_eigenvalues did not converge for {where}: {len(exc.eigenvalues)} of {k} eigenvalues within "
             f"max_iter={max_iter} restarts at tol={tol}; raise max_iter or tol"
         ) from None
+    except ArpackError as exc:  # e.g. -9: A maps the start vector to 0 (a zero operator)
+        raise ValueError(f"Lanczos (ARPACK) could not run on {where}: {exc} (is {where} the zero operator?)") from None
     values, vectors = _select(values, vectors, k, which)
     return values, vectors, counted.calls
 
@@ -341,6 +343,9 @@ def top_eigenvalues(
         where = ["A"] if arr.ndim == 2 else [f"A[{i}]" for i in range(mats.shape[0])]
 
         def solve(i: int) -> tuple[np.ndarray, np.ndarray, int]:
+            if not mats[i].any():  # the zero matrix: every vector is an eigenvector of 0 (ARPACK cannot start)
+                values, vectors = _eigh(mats[i], k, which)
+                return values, vectors, 0
             return _lanczos(mats[i].dot, size, k, which, tol, max_iter, v0, where[i])
 
         if threads > 1 and mats.shape[0] > 1:
