@@ -77,8 +77,6 @@ class Bench:
     def measure_bandwidth(self) -> dict[str, float]:
         """Streaming bandwidth in GB/s: in-place x += s*y and triad a = b + s*c (3 arrays of
         8-byte doubles moved per element), on arrays well beyond the caches."""
-        from tunelab import _core
-
         from tunelab._threads import resolve_num_threads
 
         threads = resolve_num_threads(self.threads)

@@ -15,9 +15,9 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
-import run as bench_run  # noqa: E402
-import targets  # noqa: E402
-from harness import Bench, Row  # noqa: E402
+import run as bench_run
+import targets
+from harness import Bench, Row
 
 
 def _target(name: str, row: str) -> targets.Target:
