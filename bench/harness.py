@@ -77,9 +77,7 @@ class Bench:
     def measure_bandwidth(self) -> dict[str, float]:
         """Streaming bandwidth in GB/s: in-place x += s*y and triad a = b + s*c (3 arrays of
         8-byte doubles moved per element), on arrays well beyond the caches."""
-        from tunelab._threads import resolve_num_threads
-
-        threads = resolve_num_threads(self.threads)
+        threads = self.default_threads()
         self.bandwidth = {"axpy_GBps": self.stream_GBps("axpy", threads),
                           "triad_GBps": self.stream_GBps("triad", threads)}  # fmt: skip
         return self.bandwidth

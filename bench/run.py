@@ -39,6 +39,7 @@ import platform
 import re
 import statistics
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -96,13 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     bw = bench.measure_bandwidth()
     print(f"streaming bandwidth: axpy {bw['axpy_GBps']:.2f} GB/s, triad {bw['triad_GBps']:.2f} GB/s")
+    area_seconds: dict[str, float] = {}
     for area in args.only or areas():
         print(f"[{area}]", flush=True)
+        t0 = time.perf_counter()
         importlib.import_module(f"bench_{area}").run(bench)
+        area_seconds[area] = time.perf_counter() - t0
         if tunelab._core.max_threads() != top:  # e.g. a peer's set_num_threads left behind
             print(f"  warning: [{area}] left the OpenMP limit at {tunelab._core.max_threads()} (was {top})")
     load_end = load_average()
     print(f"load at the end: {_load_text(load_end)} (1/5/15 min)")
+    print("seconds per area: " + ", ".join(f"{a} {s:.0f}" for a, s in area_seconds.items()))
     outcomes, lines = summarize(bench)
     for line in lines:
         print(line)
@@ -111,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             "versions": {"tunelab": tunelab.__version__, "numpy": np.__version__, "python": platform.python_version()},
             "machine": platform.machine(),
             "load": {"start": load_start, "end": load_end},
+            "area_seconds": area_seconds,
             "threadpool_info": threadpool_info(),
             "targets": targets_json(bench, outcomes),
         }

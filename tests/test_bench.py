@@ -137,6 +137,7 @@ def test_check_exit_status_follows_the_summary(fake_area, tmp_path, capsys, ns, 
     assert "load " in text and "targets (bench/targets.py" in text
     data = json.loads(out.read_text())
     assert len(data["load"]["start"]) == 3 and len(data["load"]["end"]) == 3
+    assert set(data["area_seconds"]) == {"fake"}
     assert data["targets"]["evaluated"] is True
     (rng,) = [r for r in data["targets"]["results"] if r["area"] == "rng"]
     assert rng["status"] == ("met" if code == 0 else "short") and rng["measured"] == ns
