@@ -18,10 +18,12 @@
 // adding tasks, seeds or grid points changes nothing else, and results are bit-identical for any
 // thread count or chunking.
 // Exact pruning: Box-Muller normals from 53-bit uniforms are bounded, |xi| <= sqrt(-2 ln 2^-53)
-// = 8.5717. A grid point whose noise-free loss exceeds the smallest one by more than
-// 2 * 8.6 * eval_noise can never be the measured minimum, so its noise is not drawn. The answer
-// is the same as evaluating every point (the NumPy reference does), only faster when the noise
-// is small compared with the loss differences across the grid.
+// = 8.5717. Grid points are visited in increasing order of their noise-free loss (outward from
+// the point nearest the optimum, found by binary search); once the next one's noise-free loss
+// exceeds the best measured loss so far by more than 8.6 * eval_noise, it and every point after
+// it can never be the measured minimum, and their noise is not drawn. The answer is the same as
+// evaluating every point (the NumPy reference does), only faster when the noise is small
+// compared with the loss differences across the grid.
 #pragma once
 
 #include <array>
@@ -49,6 +51,33 @@ inline std::uint64_t noise_slot(std::int64_t t, std::int64_t g) noexcept {
   return (static_cast<std::uint64_t>(t) + 1u) << 32 | static_cast<std::uint64_t>(g / 2);
 }
 
+// The grid point nearest u (the first of two equally near): binary search on the increasing grid.
+inline std::int64_t nearest(const double* grid, std::int64_t G, double u) noexcept {
+  std::int64_t a = 0, b = G;  // first index with grid[i] >= u lies in [a, b]
+  while (a < b) {
+    const std::int64_t m = a + (b - a) / 2;
+    if (grid[m] < u) a = m + 1; else b = m;
+  }
+  if (a == G) return G - 1;
+  if (a > 0 && (u - grid[a - 1]) <= (grid[a] - u)) return a - 1;
+  return a;
+}
+
+// xi_{t,s,g}: normal g % 2 of the Box-Muller pair in block noise_slot(t, g), the last pair kept
+// (neighbouring grid points share a block).
+struct NoiseCache {
+  std::uint64_t block = ~0ull;
+  std::array<double, 2> pair{0.0, 0.0};
+  double normal(std::uint64_t s, std::int64_t t, std::int64_t g, const rng::Key& k) {
+    const std::uint64_t blk = noise_slot(t, g);
+    if (blk != block) {
+      pair = rng::normal_pair(rng::philox4x32(rng::counter(s, blk), k));
+      block = blk;
+    }
+    return pair[static_cast<std::size_t>(g % 2)];
+  }
+};
+
 // Seeds first .. first + count - 1. coupling, mu, sigma: (T,); log_grid: (G,) natural logs of the
 // rates. Outputs (T, count) row-major: tuned[t * count + j] = grid index of the tuned rate,
 // latent[t * count + j] = u*_{t, first + j}.
@@ -71,7 +100,7 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
   const std::int64_t T = opt.n_tasks, G = opt.n_grid;
   const double noise = opt.eval_noise;
   const rng::Key k = rng::split_key(key);
-  const double spread = 2.0 * kMaxAbsNormal * noise;
+  const double reach = kMaxAbsNormal * noise;
 
   parallel_for(count, num_threads, [=](std::int64_t j) {
     const auto s = static_cast<std::uint64_t>(first + j);
@@ -80,32 +109,30 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
       const double eps = rng::normal_pair(rng::philox4x32(rng::counter(s, eps_slot(t)), k))[0];
       const double c = coupling[t];
       const double u_star = mu[t] + sigma[t] * (c * z + std::sqrt(1.0 - c * c) * eps);
-      // Noise-free losses: find the smallest, then the threshold beyond which no point can win.
-      double qmin = HUGE_VAL;
-      for (std::int64_t g = 0; g < G; ++g) {
-        const double d = log_grid[g] - u_star;
-        const double q = 0.5 * (d * d);
-        if (q < qmin) qmin = q;
-      }
-      const double cut = qmin + spread + 1e-9 * (qmin + spread);
+      // Visit the grid outward from the point nearest u* (the noise-free losses q_g = (u_g - u*)^2 / 2
+      // rise on both sides of it: the grid is increasing), always the side with the smaller q,
+      // and stop once both sides' next q exceeds best + kMaxAbsNormal * noise: such a point's
+      // measured loss q + noise * xi > best can neither win nor tie, and neither can any point
+      // beyond it. The winner is the least (loss, g) over the points visited, i.e. the first
+      // grid point of least measured loss over the whole grid.
+      const std::int64_t g0 = nearest(log_grid, G, u_star);
+      std::int64_t lo = g0 - 1, hi = g0;  // next candidates on the left and on the right
       std::int64_t best = -1;
       double best_loss = HUGE_VAL;
-      std::uint64_t cached_block = ~0ull;
-      std::array<double, 2> pair{0.0, 0.0};
-      for (std::int64_t g = 0; g < G; ++g) {
+      NoiseCache left, right;
+      auto q_at = [&](std::int64_t g) {
         const double d = log_grid[g] - u_star;
-        const double q = 0.5 * (d * d);
-        if (q > cut) continue;
+        return 0.5 * (d * d);
+      };
+      while (lo >= 0 || hi < G) {
+        const double q_lo = lo >= 0 ? q_at(lo) : HUGE_VAL, q_hi = hi < G ? q_at(hi) : HUGE_VAL;
+        const bool take_lo = lo >= 0 && (hi >= G || !(q_lo > q_hi));  // a NaN q (u* NaN) cannot stall the walk
+        const double q = take_lo ? q_lo : q_hi;
+        if (best >= 0 && q > best_loss + reach + 1e-9 * (std::fabs(best_loss) + reach)) break;
+        const std::int64_t g = take_lo ? lo-- : hi++;
         double loss = q;
-        if (noise > 0.0) {
-          const std::uint64_t blk = noise_slot(t, g);
-          if (blk != cached_block) {
-            pair = rng::normal_pair(rng::philox4x32(rng::counter(s, blk), k));
-            cached_block = blk;
-          }
-          loss = q + noise * pair[static_cast<std::size_t>(g % 2)];
-        }
-        if (loss < best_loss) {
+        if (noise > 0.0) loss = q + noise * (take_lo ? left : right).normal(s, t, g, k);
+        if (loss < best_loss || (loss == best_loss && g < best)) {
           best_loss = loss;
           best = g;
         }
