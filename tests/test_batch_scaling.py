@@ -90,6 +90,8 @@ def test_study_refusals_and_edge_warning():
         tunelab.SGDQuadraticObjective(lr=2.5)
     with pytest.raises(ValueError, match="batch_sizes must be positive"):
         tunelab.SGDQuadraticObjective().evaluate_grid([10.0], [0.0], [0])
+    with pytest.raises(ValueError, match="batch_sizes must be >= 1"):  # found by the abuse test: 2e8 steps, 42 s
+        tunelab.SGDQuadraticObjective().evaluate_grid([2000.0], [1e-5], [0])
     with pytest.warns(RuntimeWarning, match="edge of the grid"):
         res = tunelab.batch_scaling_study(_parabola_objective, [1e4, 1e5, 1e6], np.geomspace(1, 10, 5), n_seeds=2, rng=0)
     assert res.at_edge.all()

@@ -336,9 +336,14 @@ class SGDQuadraticObjective:
     def evaluate_grid(
         self, dataset_sizes: Any, batch_sizes: Any, seeds: Any, *, num_threads: int | None = None
     ) -> np.ndarray:
-        """Final losses for every ``(N, B, seed)``, shape ``(len(N), len(B), len(seeds))``."""
+        """Final losses for every ``(N, B, seed)``, shape ``(len(N), len(B), len(seeds))``.
+
+        Batch sizes count examples, ``B >= 1`` (a fraction of an example would only make the run
+        ``E·N/B`` steps long: ``B = 1e-5`` on ``N = 2000`` is 2·10⁸ steps)."""
         n = _positive_sizes(dataset_sizes, "dataset_sizes")
         b = _positive_sizes(batch_sizes, "batch_sizes")
+        if (b < 1).any():
+            raise ValueError(f"batch_sizes must be >= 1 (a batch holds at least one example); got {b.min():.3g}")
         s = as_array(seeds, "seeds", dtype=np.int64, ndim=1)
         if (s < 0).any():
             raise ValueError("seeds must be non-negative")
