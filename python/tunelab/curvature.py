@@ -289,6 +289,24 @@ def top_eigenvalue(
     return EigenResult(value, vec, it, conv, res)
 
 
+def _check_symmetric(arr: np.ndarray, name: str) -> float:
+    """Refuse a matrix (or any matrix of a stack) that is not finite and symmetric to
+    ``SYM_TOL``, naming it; return the largest ``|A - Aᵀ|`` seen."""
+    worst = 0.0
+    for i, a in enumerate(arr.reshape(-1, *arr.shape[-2:])):
+        where = name if arr.ndim == 2 else f"{name}[{i}]"
+        max_asym, max_abs, finite = _core.check_symmetric(a)
+        if not finite:
+            raise ValueError(f"{where} must contain only finite values (no NaN or inf)")
+        if max_asym > SYM_TOL * max_abs:
+            raise ValueError(
+                f"{where} must be symmetric: max|{name} - {name}.T| = {max_asym:.3g} exceeds {SYM_TOL} * max|{name}|; "
+                f"symmetrise it with ({name} + {name}.T) / 2"
+            )
+        worst = max(worst, max_asym)
+    return worst
+
+
 def _check_representable(value: Any, name: str) -> None:
     """Refuse an eigenvalue beyond float64 (the kernel solves on ``2^-e A`` and returns
     ``2^e θ``, which is ``±inf`` only when ``|θ|`` itself exceeds ``1.8e308``)."""
@@ -487,14 +505,7 @@ def gd_quadratic(
         return _core.gd_quadratic(H, x0, lrs, steps, threads, SYM_TOL)
     if H.shape[0] == 0:
         raise ValueError("H must not be empty")
-    max_asym, max_abs, finite = _core.check_symmetric(H)
-    if not finite:
-        raise ValueError("H must contain only finite values (no NaN or inf)")
-    if max_asym > SYM_TOL * max_abs:
-        raise ValueError(
-            f"H must be symmetric: max|H - H.T| = {max_asym:.6g} exceeds {SYM_TOL} * max|H|; "
-            "symmetrise it with (H + H.T) / 2"
-        )
+    max_asym = _check_symmetric(H, "H")
     w, q = np.linalg.eigh(H if max_asym == 0 else 0.5 * H + 0.5 * H.T)  # no overflow in H + H.T
     return _core.gd_quadratic_eigen(w, q.T @ x0, lrs, steps, threads)
 
@@ -572,11 +583,7 @@ def hutchinson_trace(
         arr = _square(A, "A", ndim=(2,))
         if n is not None and check_int("n", n, minimum=1) != arr.shape[0]:
             raise ValueError(f"n must match A's size {arr.shape[0]}; got {n}")
-        max_asym, max_abs, finite = _core.check_symmetric(arr)
-        if not finite:
-            raise ValueError("A must contain only finite values (no NaN or inf)")
-        if max_asym > SYM_TOL * max_abs:
-            raise ValueError(f"A must be symmetric: max|A - A.T| = {max_asym:.3g} exceeds {SYM_TOL} * max|A|")
+        _check_symmetric(arr, "A")
         key = kernel_key(rng)
         arr, ex = _rescaled(arr)
         # Probes shifted by probe 0's value (the same bits in any chunk): identical probes, as

@@ -25,7 +25,7 @@ from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
 from ._validation import as_array, check_alloc, check_choice, check_int, check_real
-from .curvature import SYM_TOL, _CheckedMatVec, _square
+from .curvature import _check_symmetric, _CheckedMatVec, _square
 
 __all__ = ["EigenpairsResult", "SpectralDensity", "top_eigenvalues", "spectral_density"]
 
@@ -175,16 +175,6 @@ def _rescaled(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     big = np.abs(arr).max(axis=(-2, -1))
     e = np.frexp(big)[1]  # 0 for a zero matrix
     return np.ldexp(arr, -e[..., None, None]), e
-def _check_symmetric(arr: np.ndarray, name: str) -> None:
-    for i, a in enumerate(arr.reshape(-1, *arr.shape[-2:])):
-        where = name if arr.ndim == 2 else f"{name}[{i}]"
-        max_asym, max_abs, finite = _core.check_symmetric(a)
-        if not finite:
-            raise ValueError(f"{where} must contain only finite values (no NaN or inf)")
-        if max_asym > SYM_TOL * max_abs:
-            raise ValueError(f"{where} must be symmetric: max|A - A.T| = {max_asym:.3g} exceeds {SYM_TOL} * max|A|")
-
-
 def _order(values: np.ndarray, which: str) -> np.ndarray:
     """Indices along the last axis, most extreme first."""
     if which == "LA":
