@@ -103,56 +103,107 @@ inline void require_rho(double rho) {
 
 }  // namespace detail
 
+// Where the nonzero entries of a pmf lie: [lo, hi) (lo == hi when there are none).
+struct Support {
+  std::int64_t lo = 0, hi = 0;
+};
+
 // Exact law of E^ for the gap rule with independent Gaussian noise of standard deviation
 // sigma (>= 0) on the observed gap.
 //   pmf[e-1] = exp(S_{e-1}) * Phi(-z_e),  S_e = sum_{j<=e} log Phi(z_j),  p_never = exp(S_E).
-// Work is linear in the horizon and stops as soon as S < -800 (exp underflows to exactly 0, so
-// every later term is exactly 0). Epochs are processed in blocks of growing size (8192, then
-// doubling): the per-epoch terms of a block in parallel (blocks of >= 16384 epochs only, so a
-// horizon of 10^5 opens at most 3 parallel regions), then the running sum S and the pmf
-// serially, in a fixed order: the result does not depend on the thread count. The survival
-// exp(S_{e-1}) is recomputed from S every 64 epochs and carried in between as a product of
-// Phi(z_e) (relative error <= 64 * 1.1e-16 ~ 7e-15), which saves an exp per epoch.
-inline void exact_first_passage(const double* gap, std::int64_t n_epochs, double threshold, double sigma, double* pmf,
-                                double* p_never, int num_threads) {
+// Writes pmf[0, end) and returns end; every later entry is exactly 0 and is NOT written (the
+// caller zeroes it, or uses exact_first_passage). With pmf_zeroed (pmf is already all +0.0,
+// e.g. from calloc) no zero entry is written at all: a horizon's fresh pages that hold only
+// zeros are then never touched (a page fault costs microseconds, the whole curve ~1 ms).
+// Also gives the support of the pmf.
+//
+// S, the survival and the pmf are accumulated serially in epoch order, so the result does not
+// depend on the thread count. The survival exp(S_{e-1}) is recomputed from S every 64 epochs
+// and carried in between as a product of Phi(z_e) (relative error <= 64 * 1.1e-16 ~ 7e-15),
+// which saves an exp per epoch. Work stops at the first of those recomputations that gives
+// exactly 0: S never increases (every log Phi <= 0), so every later survival, pmf entry and
+// p_never is then exactly 0 too -- stopping there changes no bit, and leaves at most 63 epochs
+// computed past the pmf's last nonzero entry.
+//
+// One thread: one fused pass (no per-epoch buffers: for a horizon of 10^5 three of them cost
+// more in page faults and stores than the cheap epochs they held). More threads: after the
+// first 8192 epochs, blocks of growing size (16384, then doubling) have their per-epoch terms
+// computed in parallel, then accumulated by the same serial code (at most 3 parallel regions
+// for 10^5 epochs; they can compute up to one block past the end -- the price of parallelism).
+inline std::int64_t exact_first_passage_head(const double* gap, std::int64_t n_epochs, double threshold, double sigma,
+                                             double* pmf, double* p_never, Support* support, int num_threads,
+                                             bool pmf_zeroed = false) {
   detail::require_positive("n_epochs", n_epochs);
   detail::require_finite_nonneg("sigma", sigma);
   if (!std::isfinite(threshold)) throw std::invalid_argument("threshold must be finite");
   constexpr std::int64_t kFirst = 8192, kParallelMin = 16384, kSub = 4096;
   const std::int64_t threads = resolve_threads(num_threads);
-  std::vector<double> log_cdf(static_cast<std::size_t>(n_epochs)), sf(static_cast<std::size_t>(n_epochs)),
-      cdf(static_cast<std::size_t>(n_epochs));
-  double* lc = log_cdf.data();
-  double* q = sf.data();
-  double* c = cdf.data();
-  auto terms = [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i)
-      detail::phi_terms(detail::margin(gap[i], threshold, sigma), lc[i], q[i], c[i]);
-  };
   double s = 0.0, surv = 1.0;
+  std::int64_t lo = -1, hi = 0;
+  // Epoch i from its terms; false (nothing written) when the survival has underflowed.
+  auto step = [&](std::int64_t i, double lc, double q, double c) {
+    const double p = q == 0.0 ? 0.0 : surv * q;  // +0.0 or positive (or NaN)
+    if (p != 0.0) {  // (NaN counts as nonzero, as in numpy.flatnonzero)
+      pmf[i] = p;
+      if (lo < 0) lo = i;
+      hi = i + 1;
+    } else if (!pmf_zeroed) {
+      pmf[i] = 0.0;
+    }
+    s += lc;
+    surv *= c;
+  };
+  auto resync = [&](std::int64_t i) {  // before epoch i; false: every later term is exactly 0
+    if ((i & 63) != 0) return true;
+    surv = std::exp(s);
+    return surv != 0.0;
+  };
+  auto finish = [&](std::int64_t end, bool underflowed) {
+    *p_never = underflowed ? 0.0 : std::exp(s);
+    support->lo = lo < 0 ? 0 : lo;
+    support->hi = lo < 0 ? 0 : hi;
+    return end;
+  };
+  std::vector<double> log_cdf, sf, cdf;  // parallel blocks only
   std::int64_t b0 = 0;
   for (std::int64_t size = kFirst; b0 < n_epochs; size *= 2) {
     const std::int64_t b1 = std::min(n_epochs, b0 + size), m = b1 - b0;
     if (m >= kParallelMin && threads > 1) {
+      log_cdf.resize(static_cast<std::size_t>(m));
+      sf.resize(static_cast<std::size_t>(m));
+      cdf.resize(static_cast<std::size_t>(m));
+      double* lc = log_cdf.data();
+      double* q = sf.data();
+      double* c = cdf.data();
       const std::int64_t subs = (m + kSub - 1) / kSub;
-      parallel_for(subs, num_threads, [&](std::int64_t j) { terms(b0 + j * kSub, std::min(b1, b0 + (j + 1) * kSub)); });
+      parallel_for(subs, num_threads, [&](std::int64_t j) {
+        for (std::int64_t k = j * kSub, k1 = std::min(m, k + kSub); k < k1; ++k)
+          detail::phi_terms(detail::margin(gap[b0 + k], threshold, sigma), lc[k], q[k], c[k]);
+      });
+      for (std::int64_t i = b0; i < b1; ++i) {
+        if (!resync(i)) return finish(i, true);
+        step(i, lc[i - b0], q[i - b0], c[i - b0]);
+      }
     } else {
-      terms(b0, b1);
-    }
-    for (std::int64_t i = b0; i < b1; ++i) {
-      if ((i & 63) == 0) surv = std::exp(s);
-      pmf[i] = q[i] == 0.0 ? 0.0 : surv * q[i];
-      s += lc[i];
-      surv *= c[i];
+      for (std::int64_t i = b0; i < b1; ++i) {
+        if (!resync(i)) return finish(i, true);
+        double lc, q, c;
+        detail::phi_terms(detail::margin(gap[i], threshold, sigma), lc, q, c);
+        step(i, lc, q, c);
+      }
     }
     b0 = b1;
-    if (s < -800.0) {
-      std::fill(pmf + b0, pmf + n_epochs, 0.0);
-      *p_never = 0.0;
-      return;
-    }
   }
-  *p_never = std::exp(s);
+  return finish(n_epochs, false);
+}
+
+// The same law with the whole pmf written (entries past the support set to 0).
+inline void exact_first_passage(const double* gap, std::int64_t n_epochs, double threshold, double sigma, double* pmf,
+                                double* p_never, int num_threads) {
+  Support support;
+  const std::int64_t end =
+      exact_first_passage_head(gap, n_epochs, threshold, sigma, pmf, p_never, &support, num_threads);
+  std::fill(pmf + end, pmf + n_epochs, 0.0);
 }
 
 // Monte Carlo of a first passage with independent per-epoch stopping probabilities q[e-1]
