@@ -1,4 +1,7 @@
 // bind_early_stop: exact first-passage law and Monte Carlo histograms of stopping rules.
+#include <cstdlib>
+#include <new>
+
 #include "common.hpp"
 #include "tunelab/early_stop.hpp"
 
@@ -18,6 +21,58 @@ py::tuple exact_first_passage(in_array<double> gap, double threshold, double sig
     early_stop::exact_first_passage(g, n, threshold, sigma, p, &p_never, num_threads);
   }
   return py::make_tuple(pmf, p_never);
+}
+
+// The exact law and its summary in one call: (pmf, p_never, mean, std, quantiles, ideal_epoch).
+py::tuple exact_law(in_array<double> gap, double threshold, double sigma, in_array<double> levels, int num_threads) {
+  require_ndim("gap", gap, 1);
+  require_ndim("levels", levels, 1);
+  const std::int64_t n = gap.shape(0), n_levels = levels.shape(0);
+  // The pmf is calloc'ed and only its nonzero entries are written: most of a long horizon's pmf
+  // is exactly 0, and fresh zero pages that are never touched cost no page fault here.
+  void* raw = std::calloc(static_cast<std::size_t>(std::max<std::int64_t>(n, 1)), sizeof(double));
+  if (raw == nullptr) throw std::bad_alloc();
+  py::capsule owner(raw, [](void* q) { std::free(q); });
+  py::array_t<double> pmf({static_cast<py::ssize_t>(n)}, {static_cast<py::ssize_t>(sizeof(double))},
+                          static_cast<double*>(raw), owner);
+  auto quantiles = empty<double>({static_cast<py::ssize_t>(n_levels)});
+  double p_never = 0.0;
+  early_stop::PmfSummary summary;
+  std::int64_t ideal = 0;
+  {
+    const double* g = gap.data();
+    double* p = pmf.mutable_data();
+    double* qu = quantiles.mutable_data();
+    const double* lv = levels.data();
+    py::gil_scoped_release release;
+    early_stop::Support support;
+    early_stop::exact_first_passage_head(g, n, threshold, sigma, p, &p_never, &support, num_threads, true);
+    summary = early_stop::summarize_pmf(p, n, support, lv, n_levels, qu);
+    ideal = early_stop::ideal_epoch(g, n, threshold);
+  }
+  return py::make_tuple(pmf, p_never, summary.mean, summary.std, quantiles,
+                        ideal > 0 ? py::object(py::int_(ideal)) : py::object(py::none()));
+}
+
+// (mean, std, quantiles) of any pmf over epochs 1..n (the Monte Carlo laws use it too).
+py::tuple pmf_summary(in_array<double> pmf, in_array<double> levels) {
+  require_ndim("pmf", pmf, 1);
+  require_ndim("levels", levels, 1);
+  const std::int64_t n = pmf.shape(0), n_levels = levels.shape(0);
+  auto quantiles = empty<double>({static_cast<py::ssize_t>(n_levels)});
+  early_stop::PmfSummary summary;
+  {
+    const double* p = pmf.data();
+    double* qu = quantiles.mutable_data();
+    const double* lv = levels.data();
+    py::gil_scoped_release release;
+    early_stop::Support support;
+    while (support.lo < n && p[support.lo] == 0.0) ++support.lo;
+    support.hi = n;
+    while (support.hi > support.lo && p[support.hi - 1] == 0.0) --support.hi;
+    summary = early_stop::summarize_pmf(p, n, support, lv, n_levels, qu);
+  }
+  return py::make_tuple(summary.mean, summary.std, quantiles);
 }
 
 py::array_t<std::int64_t> first_passage_counts(in_array<double> q, std::uint64_t key, std::int64_t first,
@@ -81,6 +136,13 @@ py::tuple patience_counts(in_array<double> val, std::int64_t patience, double mi
 void bind_early_stop(py::module_& m) {
   m.def("exact_first_passage", &exact_first_passage, py::arg("gap"), py::arg("threshold"), py::arg("sigma"),
         py::arg("num_threads"), "Exact law (pmf, p_never) of the gap rule; see tunelab.stopping_distribution.");
+  m.def("exact_law", &exact_law, py::arg("gap"), py::arg("threshold"), py::arg("sigma"), py::arg("levels"),
+        py::arg("num_threads"),
+        "Exact law of the gap rule with its summary: (pmf, p_never, mean, std, quantiles at levels, ideal_epoch "
+        "or None); see tunelab.stopping_distribution.");
+  m.def("pmf_summary", &pmf_summary, py::arg("pmf"), py::arg("levels"),
+        "(mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them; "
+        "see tunelab.StoppingDistribution.");
   m.def("first_passage_counts", &first_passage_counts, py::arg("q"), py::arg("key"), py::arg("first"),
         py::arg("n_rep"), py::arg("num_threads"),
         "Histogram of first passages with per-epoch stop probabilities q; see tunelab.stopping_distribution.");

@@ -307,6 +307,10 @@ def exact_first_passage(gap: typing.Annotated[numpy.typing.ArrayLike, numpy.floa
     """
     Exact law (pmf, p_never) of the gap rule; see tunelab.stopping_distribution.
     """
+def exact_law(gap: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], threshold: typing.SupportsFloat | typing.SupportsIndex, sigma: typing.SupportsFloat | typing.SupportsIndex, levels: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Exact law of the gap rule with its summary: (pmf, p_never, mean, std, quantiles at levels, ideal_epoch or None); see tunelab.stopping_distribution.
+    """
 def first_passage_counts(q: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, n_rep: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int64]:
     """
     Histogram of first passages with per-epoch stop probabilities q; see tunelab.stopping_distribution.
@@ -354,6 +358,10 @@ def patience_counts(val: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]
 def philox4x32_10(ctr: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], key: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32]) -> numpy.typing.NDArray[numpy.uint32]:
     """
     Philox4x32-10 block function (see tunelab.reference.philox4x32_10).
+    """
+def pmf_summary(pmf: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], levels: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> tuple:
+    """
+    (mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them; see tunelab.StoppingDistribution.
     """
 def rademacher(n: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """

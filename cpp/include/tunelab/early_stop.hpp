@@ -206,6 +206,104 @@ inline void exact_first_passage(const double* gap, std::int64_t n_epochs, double
   std::fill(pmf + end, pmf + n_epochs, 0.0);
 }
 
+// First epoch (1-based) whose expected gap exceeds the threshold, 0 if none: E* of the rule.
+inline std::int64_t ideal_epoch(const double* gap, std::int64_t n_epochs, double threshold) noexcept {
+  for (std::int64_t i = 0; i < n_epochs; ++i)
+    if (gap[i] > threshold) return i + 1;
+  return 0;
+}
+
+namespace detail {
+
+// NumPy's pairwise summation (numpy/_core/src/umath/loops_utils.h.src, pairwise_sum), which
+// numpy.sum uses on a contiguous float64 array: the same tree, so the same bits. x(i) gives the
+// i-th term; terms outside [lo, hi) are exactly +0 and whole subtrees of them are skipped (a
+// subtree of +0 sums to +0, and y + 0 == y).
+template <class X>
+double numpy_pairwise_sum(const X& x, std::int64_t begin, std::int64_t n, std::int64_t lo, std::int64_t hi) {
+  if (begin + n <= lo || begin >= hi) return 0.0;
+  if (n < 8) {
+    double res = -0.0;
+    for (std::int64_t i = 0; i < n; ++i) res += x(begin + i);
+    return res;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (int k = 0; k < 8; ++k) r[k] = x(begin + k);
+    std::int64_t i = 8;
+    for (; i < n - (n % 8); i += 8)
+      for (int k = 0; k < 8; ++k) r[k] += x(begin + i + k);
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) res += x(begin + i);
+    return res;
+  }
+  std::int64_t n2 = n / 2;
+  n2 -= n2 % 8;
+  return numpy_pairwise_sum(x, begin, n2, lo, hi) + numpy_pairwise_sum(x, begin + n2, n - n2, lo, hi);
+}
+
+}  // namespace detail
+
+// Mean and standard deviation of E^ given a stop within the horizon, and quantiles, of a pmf
+// over epochs 1..n whose nonzero entries lie in `support`. The operations and their order are
+// those of the NumPy expressions
+//   mass = pmf.sum(); e = arange(lo + 1., hi + 1.); p = pmf[lo:hi]
+//   mean = (e * p).sum() / mass; std = sqrt(max(((e - mean) ** 2 * p).sum() / mass, 0))
+//   quantile(level) = searchsorted(cumsum(pmf), level * (1 - 1e-12), "left") + 1  (inf past n)
+// so they give the same bits; the work is over the support only. mean = std = NaN when mass
+// is not > 0. The 1e-12 relative slack absorbs the rounding of the cumulative sum.
+struct PmfSummary {
+  double mass = 0.0, mean = 0.0, std = 0.0;
+};
+
+inline PmfSummary summarize_pmf(const double* pmf, std::int64_t n, Support support, const double* levels,
+                                std::int64_t n_levels, double* quantiles) {
+  const std::int64_t lo = support.lo, hi = support.hi;
+  PmfSummary out;
+  out.mass = detail::numpy_pairwise_sum([&](std::int64_t i) { return i >= lo && i < hi ? pmf[i] : 0.0; }, 0, n, lo, hi);
+  if (out.mass > 0.0) {
+    const double mass = out.mass;
+    const double* p = pmf + lo;
+    const double e0 = static_cast<double>(lo + 1);
+    const std::int64_t m = hi - lo;
+    out.mean =
+        detail::numpy_pairwise_sum([&](std::int64_t i) { return (e0 + static_cast<double>(i)) * p[i]; }, 0, m, 0, m) /
+        mass;
+    const double mean = out.mean;
+    const double var = detail::numpy_pairwise_sum(
+                           [&](std::int64_t i) {
+                             const double d = (e0 + static_cast<double>(i)) - mean;
+                             return d * d * p[i];
+                           },
+                           0, m, 0, m) /
+                       mass;
+    out.std = std::sqrt(std::max(var, 0.0));
+  } else {
+    out.mean = out.std = std::numeric_limits<double>::quiet_NaN();
+  }
+  // Quantiles: the running sum is 0 before lo and constant after hi; it never decreases
+  // (pmf >= 0), so each level's index is the first where it reaches the target.
+  std::vector<std::int64_t> order;  // levels by target (a NaN target is never reached: inf)
+  std::vector<double> target(static_cast<std::size_t>(n_levels));
+  for (std::int64_t k = 0; k < n_levels; ++k) {
+    target[static_cast<std::size_t>(k)] = levels[k] * (1.0 - 1e-12);
+    quantiles[k] = std::numeric_limits<double>::infinity();
+    if (!std::isnan(target[static_cast<std::size_t>(k)])) order.push_back(k);
+  }
+  std::sort(order.begin(), order.end(),
+            [&](std::int64_t a, std::int64_t b) { return target[static_cast<std::size_t>(a)] < target[static_cast<std::size_t>(b)]; });
+  std::size_t next = 0;
+  while (next < order.size() && !(target[static_cast<std::size_t>(order[next])] > 0.0))  // cumsum[0] >= 0 >= target
+    quantiles[order[next++]] = 1.0;
+  double c = 0.0;
+  for (std::int64_t i = lo; i < hi && next < order.size(); ++i) {
+    c += pmf[i];
+    while (next < order.size() && c >= target[static_cast<std::size_t>(order[next])])
+      quantiles[order[next++]] = static_cast<double>(i + 1);
+  }
+  return out;
+}
+
 // Monte Carlo of a first passage with independent per-epoch stopping probabilities q[e-1]
 // (the gap rule with independent noise: q_e = Phi(-z_e)). Replica r stops at the first epoch e
 // with U_e < q_e, U_e the e-th uniform of stream first + r (inverse-CDF sampling of the event
