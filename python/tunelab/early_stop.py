@@ -87,12 +87,15 @@ def _real_value(name: str, v: Any) -> float:
 def _curves(train_loss: Curve, val_loss: Curve, n_epochs: int | None) -> tuple[np.ndarray, np.ndarray]:
     if n_epochs is not None:
         n_epochs = check_int("n_epochs", n_epochs, minimum=1, maximum=_MAX_EPOCHS)
-    elif not callable(train_loss) or isinstance(train_loss, np.ndarray):
-        n_epochs = as_array(train_loss, "train_loss", ndim=1).shape[0]
-    elif not callable(val_loss) or isinstance(val_loss, np.ndarray):
-        n_epochs = as_array(val_loss, "val_loss", ndim=1).shape[0]
-    t = _curve(train_loss, "train_loss", n_epochs)
-    v = _curve(val_loss, "val_loss", n_epochs)
+    # An array is converted (and checked) once: the conversion also gives the horizon.
+    t = None if callable(train_loss) and not isinstance(train_loss, np.ndarray) else _curve(train_loss, "train_loss", None)
+    if n_epochs is None and t is not None:
+        n_epochs = t.shape[0]
+    v = None if callable(val_loss) and not isinstance(val_loss, np.ndarray) else _curve(val_loss, "val_loss", None)
+    if n_epochs is None and v is not None:
+        n_epochs = v.shape[0]
+    t = _curve(train_loss, "train_loss", n_epochs) if t is None else t
+    v = _curve(val_loss, "val_loss", n_epochs) if v is None else v
     if t.shape != v.shape:
         raise ValueError(
             f"train_loss and val_loss must have the same length (one value per epoch); got {t.shape[0]} and {v.shape[0]}"
@@ -275,29 +278,21 @@ class StoppingDistribution(Result):
         return ax
 
 
-def _quantiles(pmf: np.ndarray, levels: Any) -> np.ndarray:
-    """Smallest ``e`` with ``sum(pmf[:e]) >= level`` (a relative slack of 1e-12 absorbs the
-    rounding of the cumulative sum); ``inf`` past the horizon."""
-    idx = np.searchsorted(np.cumsum(pmf), np.asarray(levels, dtype=float) * (1.0 - 1e-12), side="left")
-    return np.where(idx < pmf.shape[0], idx + 1.0, math.inf)
+_LEVELS = np.array(StoppingDistribution.quantile_levels)
 
 
 def _quantile(pmf: np.ndarray, level: float) -> float:
-    return float(_quantiles(pmf, [level])[0])
+    return float(_core.pmf_summary(pmf, np.array([level]))[2][0])
 
 
 def _summary(pmf: np.ndarray) -> tuple[float, float, np.ndarray]:
-    mass = float(pmf.sum())
-    nz = np.flatnonzero(pmf)  # most of a long horizon's pmf is exactly 0
-    if mass > 0:
-        lo, hi = int(nz[0]), int(nz[-1]) + 1
-        e, p = np.arange(lo + 1.0, hi + 1.0), pmf[lo:hi]
-        # plain sums, not `@`: a BLAS dot may wake a thread pool for a few microseconds of work
-        mean = float((e * p).sum() / mass)
-        std = float(math.sqrt(max(((e - mean) ** 2 * p).sum() / mass, 0.0)))
-    else:
-        mean = std = math.nan
-    return mean, std, _quantiles(pmf, StoppingDistribution.quantile_levels)
+    """Mean and std of the stop epoch given a stop, and the quantiles at ``quantile_levels``:
+    one compiled pass over the pmf's support (``_core.pmf_summary``; the bits of the NumPy
+    expressions ``(e * p).sum() / pmf.sum()`` etc. -- see ``early_stop.hpp``, summarize_pmf). A
+    quantile is the smallest ``e`` with ``sum(pmf[:e]) >= level`` (a relative slack of 1e-12
+    absorbs the rounding of the cumulative sum), ``inf`` past the horizon."""
+    mean, std, quantiles = _core.pmf_summary(pmf, _LEVELS)
+    return mean, std, quantiles
 
 
 def stopping_distribution(
@@ -407,19 +402,22 @@ def stopping_distribution(
     E = gap.shape[0]
     if method == "exact":
         # One thread unless asked: a curve takes ~1 ms, and on a busy machine a parallel
-        # region's barrier can cost more than that.
+        # region's barrier can cost more than that. One compiled call gives the law, its
+        # summary and E* (the NumPy steps around the kernel cost as much as the kernel).
         threads = resolve_num_threads(num_threads, default=1)
-        pmf, p_never = _core.exact_first_passage(gap, threshold, sigma, threads)
-        reps = None
+        pmf, p_never, mean, std, quant, ideal = _core.exact_law(gap, threshold, sigma, _LEVELS, threads)
+        return StoppingDistribution(
+            pmf=pmf, p_never=p_never, ideal_epoch=ideal, mean=mean, std=std, quantiles=quant, threshold=threshold,
+            gap=gap, noise_std=(st, sv), rho=rho, method=method, n_rep=None,
+        )  # fmt: skip
+    key = kernel_key(rng)
+    if rho == 0.0:
+        q = np.ascontiguousarray(_stop_probabilities(gap, threshold, sigma))
+        task = partial(_hazard_task, q=q, key=key)
     else:
-        key = kernel_key(rng)
-        if rho == 0.0:
-            q = np.ascontiguousarray(_stop_probabilities(gap, threshold, sigma))
-            task = partial(_hazard_task, q=q, key=key)
-        else:
-            task = partial(_ar1_task, gap=gap, threshold=threshold, sigma=sigma, rho=rho, key=key)
-        counts = _counts(task, n_rep, E + 1, executor, progress, num_threads, "stopping_distribution")
-        pmf, p_never, reps = counts[:E] / n_rep, float(counts[E] / n_rep), n_rep
+        task = partial(_ar1_task, gap=gap, threshold=threshold, sigma=sigma, rho=rho, key=key)
+    counts = _counts(task, n_rep, E + 1, executor, progress, num_threads, "stopping_distribution")
+    pmf, p_never = counts[:E] / n_rep, float(counts[E] / n_rep)
     mean, std, quant = _summary(pmf)
     return StoppingDistribution(
         pmf=pmf,
@@ -433,7 +431,7 @@ def stopping_distribution(
         noise_std=(st, sv),
         rho=rho,
         method=method,
-        n_rep=reps,
+        n_rep=n_rep,
     )
 
 
