@@ -57,6 +57,85 @@ def test_exact_equals_log_ndtr_reference(gap, threshold, sigma):
     assert abs(d.pmf.sum() + d.p_never - 1.0) < 1e-12
 
 
+def _numpy_summary(pmf, levels):
+    """The NumPy summary the compiled one (``_core.pmf_summary``, ``_core.exact_law``) must
+    reproduce bit for bit: plain numpy sums (pairwise) over the support, cumsum + searchsorted."""
+    mass = pmf.sum()
+    nz = np.flatnonzero(pmf)
+    if mass > 0:
+        lo, hi = int(nz[0]), int(nz[-1]) + 1
+        e, p = np.arange(lo + 1.0, hi + 1.0), pmf[lo:hi]
+        mean = float((e * p).sum() / mass)
+        std = float(math.sqrt(max(((e - mean) ** 2 * p).sum() / mass, 0.0)))
+    else:
+        mean = std = math.nan
+    idx = np.searchsorted(np.cumsum(pmf), np.asarray(levels, dtype=float) * (1.0 - 1e-12), side="left")
+    return mean, std, np.where(idx < pmf.shape[0], idx + 1.0, math.inf)
+
+
+def _same_bits(a, b):
+    return np.asarray(a, dtype=float).tobytes() == np.asarray(b, dtype=float).tobytes()
+
+
+@st.composite
+def _pmfs(draw):
+    """Sub-stochastic pmfs: a random support (up to 3000 epochs, so NumPy's pairwise tree has
+    several levels) inside a longer horizon, entries spanning many magnitudes, exact zeros inside."""
+    n = draw(st.integers(1, 5000))
+    lo = draw(st.integers(0, n - 1))
+    hi = draw(st.integers(lo, min(n, lo + 3000)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    g = np.random.default_rng(seed)
+    pmf = np.zeros(n)
+    w = g.random(hi - lo) ** draw(st.sampled_from([1.0, 8.0, 60.0]))
+    w[g.random(hi - lo) < draw(st.sampled_from([0.0, 0.3]))] = 0.0
+    if w.sum() > 0:
+        pmf[lo:hi] = w / w.sum() * draw(st.sampled_from([1.0, 0.7, 1e-3, 1e-300]))
+    return pmf
+
+
+@given(pmf=_pmfs(), level=st.floats(1e-300, 1.0))
+def test_compiled_summary_equals_numpy_bit_for_bit(pmf, level):
+    """mean, std and quantiles of any pmf (Monte Carlo laws included) are the NumPy expressions'
+    bits: the compiled summary follows numpy.sum's pairwise tree and cumsum's order."""
+    from tunelab.early_stop import StoppingDistribution, _quantile, _summary
+
+    mean, std, q = _summary(pmf)
+    ref_mean, ref_std, ref_q = _numpy_summary(pmf, StoppingDistribution.quantile_levels)
+    assert _same_bits([mean, std], [ref_mean, ref_std]), (mean, ref_mean, std, ref_std)
+    np.testing.assert_array_equal(q, ref_q)
+    assert _quantile(pmf, level) == _numpy_summary(pmf, [level])[2][0]
+
+
+@given(
+    n=st.integers(1, 20_000),
+    slope=st.floats(0.0, 3.0),
+    threshold=st.floats(-0.5, 1.5),
+    sigma=st.sampled_from([0.0, 1e-4, 0.01, 0.1, 1.0, 30.0]),
+)
+def test_exact_law_summary_and_threads(n, slope, threshold, sigma):
+    """Long horizons, where the kernel stops at the first exact underflow of the survival (mid
+    block): the law equals the reference (tolerances of test_exact_equals_log_ndtr_reference),
+    does not depend on the thread count (bits), and its summary and E* are NumPy's on its pmf."""
+    e = np.arange(1, n + 1, dtype=float)
+    gap = slope * (e / n) ** 2
+    d1 = tunelab.stopping_distribution(np.zeros(n), gap, threshold, noise_std=(0.0, sigma), num_threads=1)
+    d2 = tunelab.stopping_distribution(np.zeros(n), gap, threshold, noise_std=(0.0, sigma), num_threads=2)
+    for a, b in [(d1.pmf, d2.pmf), (d1.p_never, d2.p_never), (d1.mean, d2.mean), (d1.std, d2.std)]:
+        assert _same_bits(a, b)
+    pmf, p_never = ref.stopping_distribution(gap, threshold, sigma)
+    np.testing.assert_allclose(d1.pmf, pmf, rtol=1e-8, atol=1e-290)
+    np.testing.assert_allclose(d1.p_never, p_never, rtol=1e-8, atol=1e-290)
+    mean, std, q = _numpy_summary(d1.pmf, d1.quantile_levels)
+    assert _same_bits([d1.mean, d1.std], [mean, std])
+    np.testing.assert_array_equal(d1.quantiles, q)
+    crossed = np.flatnonzero(gap > threshold)
+    assert d1.ideal_epoch == (int(crossed[0]) + 1 if crossed.size else None)
+    # the pmf the public function returns is the one the plain kernel writes
+    k_pmf, k_never = tunelab._core.exact_first_passage(gap, threshold, sigma, 1)
+    assert _same_bits(d1.pmf, k_pmf) and _same_bits(d1.p_never, k_never)
+
+
 @pytest.mark.parametrize("shape", ["convex", "flat-below", "crossing-late"])
 def test_exact_law_stable_for_1e5_epochs_and_all_noise_levels(shape):
     """Horizon 10^5, noise from 1e-6 to 10x the gap's range: finite, non-negative, and the pmf
