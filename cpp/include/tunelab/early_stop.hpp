@@ -28,6 +28,8 @@ namespace detail {
 
 constexpr double kSqrtHalf = 0.70710678118654752440084436210485;
 constexpr double kHalfLog2Pi = 0.91893853320467274178032973640562;
+// From this margin on, phi_terms gives (log_cdf, sf, cdf) = (0, 0, 1): the epoch cannot stop.
+constexpr double kNoStopZ = 40.0;
 
 // log Phi(z) for z <= -30 by the asymptotic series
 //   Phi(z) = phi(z) / |z| * (1 - 1/z^2 + 3/z^4 - 15/z^6 + ...)
@@ -48,7 +50,7 @@ inline double log_cdf_lower_tail(double z) noexcept {
 // and Phi(z) itself (to absolute precision 1e-16).
 inline void phi_terms(double z, double& log_cdf, double& sf, double& cdf) noexcept {
   if (z >= 0.0) {
-    if (z >= 40.0) {  // Phi(-40) ~ 3.7e-350 underflows to 0 in double: exactly representable answer
+    if (z >= kNoStopZ) {  // Phi(-40) ~ 3.7e-350 underflows to 0 in double: exactly representable answer
       log_cdf = 0.0;
       sf = 0.0;
       cdf = 1.0;
@@ -187,8 +189,16 @@ inline std::int64_t exact_first_passage_head(const double* gap, std::int64_t n_e
     } else {
       for (std::int64_t i = b0; i < b1; ++i) {
         if (!resync(i)) return finish(i, true);
+        const double z = detail::margin(gap[i], threshold, sigma);
+        if (z >= detail::kNoStopZ) {
+          // step(i, 0, 0, 1) would write pmf[i] = 0 and leave S and the survival as they are
+          // (S is never -0.0, so S + 0.0 == S; x * 1.0 == x): skip it, keeping S out of the
+          // loop's critical path for the long stretches of a curve far below the threshold.
+          if (!pmf_zeroed) pmf[i] = 0.0;
+          continue;
+        }
         double lc, q, c;
-        detail::phi_terms(detail::margin(gap[i], threshold, sigma), lc, q, c);
+        detail::phi_terms(z, lc, q, c);
         step(i, lc, q, c);
       }
     }
