@@ -59,7 +59,7 @@ def test_exact_equals_log_ndtr_reference(gap, threshold, sigma):
 
 def _numpy_summary(pmf, levels):
     """The NumPy summary the compiled one (``_core.pmf_summary``, ``_core.exact_law``) must
-    reproduce bit for bit: plain numpy sums (pairwise) over the support, cumsum + searchsorted."""
+    reproduce: plain numpy sums (pairwise) over the support, cumsum + searchsorted."""
     mass = pmf.sum()
     nz = np.flatnonzero(pmf)
     if mass > 0:
@@ -75,6 +75,15 @@ def _numpy_summary(pmf, levels):
 
 def _same_bits(a, b):
     return np.asarray(a, dtype=float).tobytes() == np.asarray(b, dtype=float).tobytes()
+
+
+def _assert_summary_close(got, want):
+    """mean and std against the NumPy expressions. The compiled summary follows numpy.sum's
+    pairwise tree (NumPy 2.4: the same bits), but that tree is NumPy's implementation detail, so
+    the test allows what another summation order could change: a few ulp of the result (the
+    std's squared deviations are non-negative, the mean's terms too: relative error of any order
+    <= n eps, far below 1e-12 for n <= 5000)."""
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
 
 
 @st.composite
@@ -95,14 +104,14 @@ def _pmfs(draw):
 
 
 @given(pmf=_pmfs(), level=st.floats(1e-300, 1.0))
-def test_compiled_summary_equals_numpy_bit_for_bit(pmf, level):
-    """mean, std and quantiles of any pmf (Monte Carlo laws included) are the NumPy expressions'
-    bits: the compiled summary follows numpy.sum's pairwise tree and cumsum's order."""
+def test_compiled_summary_equals_numpy(pmf, level):
+    """mean, std and quantiles of any pmf (Monte Carlo laws included) are the NumPy expressions':
+    quantiles exactly (cumsum's sequential order), mean and std to rounding."""
     from tunelab.early_stop import StoppingDistribution, _quantile, _summary
 
     mean, std, q = _summary(pmf)
     ref_mean, ref_std, ref_q = _numpy_summary(pmf, StoppingDistribution.quantile_levels)
-    assert _same_bits([mean, std], [ref_mean, ref_std]), (mean, ref_mean, std, ref_std)
+    _assert_summary_close([mean, std], [ref_mean, ref_std])
     np.testing.assert_array_equal(q, ref_q)
     assert _quantile(pmf, level) == _numpy_summary(pmf, [level])[2][0]
 
@@ -127,7 +136,7 @@ def test_exact_law_summary_and_threads(n, slope, threshold, sigma):
     np.testing.assert_allclose(d1.pmf, pmf, rtol=1e-8, atol=1e-290)
     np.testing.assert_allclose(d1.p_never, p_never, rtol=1e-8, atol=1e-290)
     mean, std, q = _numpy_summary(d1.pmf, d1.quantile_levels)
-    assert _same_bits([d1.mean, d1.std], [mean, std])
+    _assert_summary_close([d1.mean, d1.std], [mean, std])
     np.testing.assert_array_equal(d1.quantiles, q)
     crossed = np.flatnonzero(gap > threshold)
     assert d1.ideal_epoch == (int(crossed[0]) + 1 if crossed.size else None)
