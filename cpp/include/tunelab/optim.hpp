@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "tunelab/parallel.hpp"
+#include "tunelab/simd.hpp"
 
 namespace tunelab::optim {
 
@@ -44,16 +45,21 @@ inline double clip_coef(double norm, double max_norm) noexcept {
 // sqrt_: std::sqrt for T. The build passes -fno-math-errno (sqrt of a negative number need not
 // write errno; the result is the same IEEE-754 correctly rounded value), which lets GCC
 // vectorise the loops below. That flag is not -ffast-math: no arithmetic changes.
-inline float sqrt_(float x) noexcept { return std::sqrt(x); }
-inline double sqrt_(double x) noexcept { return std::sqrt(x); }
+TUNELAB_ALWAYS_INLINE float sqrt_(float x) noexcept { return std::sqrt(x); }
+TUNELAB_ALWAYS_INLINE double sqrt_(double x) noexcept { return std::sqrt(x); }
 
 // torch.lerp's formula (ATen's lerp in Lerp.h): exact at both ends, weight < 0.5 from the start.
 template <class T>
-inline T lerp(T start, T end, T weight) noexcept {
+TUNELAB_ALWAYS_INLINE T lerp(T start, T end, T weight) noexcept {
   return (weight < T(0) ? -weight : weight) < T(0.5) ? start + weight * (end - start) : end - (end - start) * (T(1) - weight);
 }
 
 // ---- per-element updates (shared with the fused noisy-quadratic kernels) ----------------------
+//
+// Each is an always-inline body of plain element loops; TUNELAB_AUTOVEC_DISPATCH below compiles
+// it once per x86-64 vector width and picks one at run time (the baseline's SSE2 divides and
+// square roots made AdamW compute-bound on one core). Lanes are independent elements (the
+// norm's eight partial sums included), so every width gives the same bits.
 
 // SGD on n elements. g already clipped? No: coef multiplies g here, as clip_grad_norm_ would have
 // (a negative coef: maximize). use_momentum: the momentum (as a double, before rounding to T)
@@ -61,7 +67,7 @@ inline T lerp(T start, T end, T weight) noexcept {
 // 0 in float32 still creates and updates the buffer. first: the buffer does not exist yet and is
 // created from g (read only with use_momentum; the caller tracks which replicas have a buffer).
 template <class T>
-inline void sgd_row(T* w, const T* g, T* buf, std::int64_t n, T coef, T lr, T wd, T mu, T one_minus_damp,
+TUNELAB_ALWAYS_INLINE void sgd_row_body(T* w, const T* g, T* buf, std::int64_t n, T coef, T lr, T wd, T mu, T one_minus_damp,
                     bool nesterov, bool use_momentum, bool first) noexcept {
   const T neg_lr = -lr;
   if (!use_momentum) {
@@ -126,7 +132,7 @@ inline AdamScalars<T> adam_scalars(double coef, double lr, double b1, double b2,
 
 // One Adam (decoupled = false) or AdamW (decoupled = true) step on n elements.
 template <class T>
-inline void adam_row(T* w, const T* g, T* m, T* v, std::int64_t n, const AdamScalars<T>& s, bool decoupled) noexcept {
+TUNELAB_ALWAYS_INLINE void adam_row_body(T* w, const T* g, T* m, T* v, std::int64_t n, const AdamScalars<T>& s, bool decoupled) noexcept {
   const T coef = s.coef, l2 = s.l2, decay = s.decay, w1 = s.one_minus_b1, b2 = s.b2, c2 = s.one_minus_b2,
           bc2s = s.bc2_sqrt, eps = s.eps, nss = s.neg_step_size;
   if (decoupled) {
@@ -181,7 +187,7 @@ inline void adam_row(T* w, const T* g, T* m, T* v, std::int64_t n, const AdamSca
 }
 
 template <class T>
-inline double sum_squares(const T* g, std::int64_t n) noexcept {
+TUNELAB_ALWAYS_INLINE double sum_squares_body(const T* g, std::int64_t n) noexcept {
   // Eight partial sums in a fixed order (so the result does not depend on threads); the
   // compiler maps them onto SIMD registers.
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -195,6 +201,15 @@ inline double sum_squares(const T* g, std::int64_t n) noexcept {
   for (; i < n; ++i) acc[0] += static_cast<double>(g[i]) * static_cast<double>(g[i]);
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
+
+TUNELAB_AUTOVEC_DISPATCH(void, sgd_row, sgd_row_body,
+                         (T * w, const T* g, T* buf, std::int64_t n, T coef, T lr, T wd, T mu, T one_minus_damp,
+                          bool nesterov, bool use_momentum, bool first),
+                         (w, g, buf, n, coef, lr, wd, mu, one_minus_damp, nesterov, use_momentum, first))
+TUNELAB_AUTOVEC_DISPATCH(void, adam_row, adam_row_body,
+                         (T * w, const T* g, T* m, T* v, std::int64_t n, const AdamScalars<T>& s, bool decoupled),
+                         (w, g, m, v, n, s, decoupled))
+TUNELAB_AUTOVEC_DISPATCH(double, sum_squares, sum_squares_body, (const T* g, std::int64_t n), (g, n))
 
 // ---- the batched step ----------------------------------------------------------------------
 
