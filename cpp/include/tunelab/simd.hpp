@@ -20,8 +20,10 @@
 
 #if defined(__GNUC__)
 #define TUNELAB_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TUNELAB_LAMBDA_INLINE __attribute__((always_inline))  // after a lambda's parameter list
 #else
 #define TUNELAB_ALWAYS_INLINE inline
+#define TUNELAB_LAMBDA_INLINE
 #endif
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(TUNELAB_NO_DISPATCH)
 #define TUNELAB_X86_DISPATCH 1
@@ -121,6 +123,8 @@ struct Scratch {
 // defines `template <class T> ret name params` calling the always-inline `impl<T> args` compiled
 // for AVX-512F, AVX2 or the baseline. Only for loops whose lanes are independent elements (no
 // FMA: -ffp-contract=off; no reassociation: no -ffast-math), so the bits do not depend on it.
+// A lambda that impl calls in a loop needs TUNELAB_LAMBDA_INLINE (its own body would otherwise
+// be compiled for the baseline).
 #ifdef TUNELAB_X86_DISPATCH
 #define TUNELAB_AUTOVEC_DISPATCH(ret, name, impl, params, args)                                                \
   template <class T>                                                                                          \
