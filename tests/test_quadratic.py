@@ -93,8 +93,8 @@ def test_bit_identical_for_threads_chunkings_and_executors():
 
 
 def test_bit_identical_at_every_vector_width():
-    """The optimizer row kernels run at the widest vector width the CPU has (TUNELAB_SIMD caps
-    it, read at start-up: subprocesses); d = 13 leaves row tails at every width."""
+    """The noise draws run at the widest vector width the CPU has (TUNELAB_SIMD caps it, read at
+    start-up: subprocesses); the bits must not depend on it, for every optimizer (d = 13)."""
     code = (
         "import sys, numpy as np, tunelab\n"
         "h = np.linspace(0.2, 3.0, 13)\n"
