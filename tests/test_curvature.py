@@ -4,10 +4,6 @@ gd_quadratic, hutchinson_trace — against numpy.linalg.eigvalsh, tunelab.refere
 from __future__ import annotations
 
 import concurrent.futures as cf
-import io
-import os
-import subprocess
-import sys
 from functools import partial
 
 import numpy as np
@@ -18,6 +14,8 @@ from hypothesis import strategies as st
 import tunelab
 from tunelab import reference as ref
 from tunelab._random import kernel_key
+
+from ._simd import same_at_every_simd_width
 
 
 def sym_with_spectrum(eigs, seed):
@@ -480,18 +478,6 @@ def test_gd_quadratic_eigen_overflow_contract():
     assert np.all(z[:, -1] == 0.0) and np.all(np.diff(z, axis=1) <= 0) and np.all(z >= 0)
 
 
-def _same_at_every_simd_width(code: str) -> None:
-    """Run ``code`` (which np.save's its result to stdout) under TUNELAB_SIMD=0, 1, 2 (read at
-    start-up, hence subprocesses) and assert the three results are the same bits."""
-    runs = []
-    for level in ("0", "1", "2"):
-        env = dict(os.environ, TUNELAB_SIMD=level)
-        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
-        runs.append(np.load(io.BytesIO(done.stdout)))
-    for r in runs[1:]:
-        np.testing.assert_array_equal(r, runs[0])
-
-
 def test_gd_quadratic_eigen_bitwise_threads_and_widths():
     """Lanes are rates, each summing its terms in one order: the same bits at 1 and 2 threads and
     at every vector width (TUNELAB_SIMD caps it; read at start-up, hence subprocesses)."""
@@ -507,7 +493,7 @@ def test_gd_quadratic_eigen_bitwise_threads_and_widths():
         "f = tunelab.gd_quadratic(a, np.ones(41), np.linspace(0.01, 0.75, 37), 150, method='eigen', num_threads=2)\n"
         "np.save(sys.stdout.buffer, f)\n"
     )
-    _same_at_every_simd_width(code)
+    same_at_every_simd_width(code)
 
 
 @pytest.mark.parametrize(
@@ -613,7 +599,7 @@ def test_vector_widths_give_the_same_bits():
         "import sys; np.save(sys.stdout.buffer, np.concatenate([np.r_[r.value, r.vector.ravel(), r.n_iter, r.residual]"
         " for r in out]))\n"
     )
-    _same_at_every_simd_width(code)
+    same_at_every_simd_width(code)
 
 
 def test_stack_refusals_after_the_fused_check():

@@ -13,6 +13,8 @@ import tunelab
 from tunelab._random import kernel_key
 from tunelab.reference import quadratic as ref
 
+from ._simd import same_at_every_simd_width
+
 H = np.array([0.5, 1.0, 2.0, 4.0, 3.0])
 
 
@@ -88,6 +90,27 @@ def test_bit_identical_for_threads_chunkings_and_executors():
     for r in runs:
         for x, y in zip(_stats(base), _stats(r)):
             np.testing.assert_array_equal(x, y)
+
+
+def test_bit_identical_at_every_vector_width():
+    """The noise draws run at the widest vector width the CPU has (TUNELAB_SIMD caps it, read at
+    start-up: subprocesses); the bits must not depend on it, for every optimizer (d = 13)."""
+    code = (
+        "import sys, numpy as np, tunelab\n"
+        "h = np.linspace(0.2, 3.0, 13)\n"
+        "R = 40\n"
+        "lr = np.linspace(0.01, 0.5, R)\n"
+        "runs = [dict(optimizer='sgd', momentum=0.9, nesterov=True), dict(optimizer='sgd', momentum=0.5, dampening=0.2),\n"
+        "        dict(optimizer='adam', betas=(np.linspace(0.0, 0.99, R), 0.99), weight_decay=0.01),\n"
+        "        dict(optimizer='adamw', betas=(np.linspace(0.0, 0.99, R), 0.999), weight_decay=0.05)]\n"
+        "out = []\n"
+        "for kw in runs:\n"
+        "    r = tunelab.simulate_quadratic(h, lr=lr, steps=25, replicas=R, noise_std=0.5, max_grad_norm=2.0,\n"
+        "                                   record_every=5, rng=3, **kw)\n"
+        "    out += [r.final_loss, r.loss_mean, r.loss_sem, r.effective_lr_mean, r.mean_effective_lr]\n"
+        "np.save(sys.stdout.buffer, np.concatenate(out))\n"
+    )
+    same_at_every_simd_width(code)
 
 
 def _steady(h, lr, B, A=1, b=None, R=3000, noise="gaussian", seed=0, s=1.0, dof=6.0):

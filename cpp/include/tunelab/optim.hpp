@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "tunelab/parallel.hpp"
+#include "tunelab/simd.hpp"
 
 namespace tunelab::optim {
 
@@ -44,62 +45,117 @@ inline double clip_coef(double norm, double max_norm) noexcept {
 // sqrt_: std::sqrt for T. The build passes -fno-math-errno (sqrt of a negative number need not
 // write errno; the result is the same IEEE-754 correctly rounded value), which lets GCC
 // vectorise the loops below. That flag is not -ffast-math: no arithmetic changes.
-inline float sqrt_(float x) noexcept { return std::sqrt(x); }
-inline double sqrt_(double x) noexcept { return std::sqrt(x); }
+TUNELAB_ALWAYS_INLINE float sqrt_(float x) noexcept { return std::sqrt(x); }
+TUNELAB_ALWAYS_INLINE double sqrt_(double x) noexcept { return std::sqrt(x); }
 
 // torch.lerp's formula (ATen's lerp in Lerp.h): exact at both ends, weight < 0.5 from the start.
 template <class T>
-inline T lerp(T start, T end, T weight) noexcept {
+TUNELAB_ALWAYS_INLINE T lerp(T start, T end, T weight) noexcept {
   return (weight < T(0) ? -weight : weight) < T(0.5) ? start + weight * (end - start) : end - (end - start) * (T(1) - weight);
 }
 
 // ---- per-element updates (shared with the fused noisy-quadratic kernels) ----------------------
+//
+// Each is an always-inline body of plain element loops; TUNELAB_AUTOVEC_DISPATCH below compiles
+// it once per x86-64 vector width and picks one at run time (SSE2's divides and square roots
+// cost where the rows are in cache). Lanes are independent elements (the norm's eight partial
+// sums included), so every width gives the same bits.
 
-// SGD on n elements. g already clipped? No: coef multiplies g here, as clip_grad_norm_ would have
-// (a negative coef: maximize). use_momentum: the momentum (as a double, before rounding to T)
-// is non-zero -- torch tests `momentum != 0` on the Python float, so a momentum that rounds to
-// 0 in float32 still creates and updates the buffer. first: the buffer does not exist yet and is
-// created from g (read only with use_momentum; the caller tracks which replicas have a buffer).
+// Squared norm in double: eight partial sums in a fixed order (so the result depends neither on
+// threads nor on the vector width, whose lanes they become), elements 8k + j into acc[j], the
+// tail into acc[0].
 template <class T>
-inline void sgd_row(T* w, const T* g, T* buf, std::int64_t n, T coef, T lr, T wd, T mu, T one_minus_damp,
-                    bool nesterov, bool use_momentum, bool first) noexcept {
+struct SumSquares {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  TUNELAB_ALWAYS_INLINE void add8(const T* p) noexcept {
+    for (int j = 0; j < 8; ++j) {
+      const double x = static_cast<double>(p[j]);
+      acc[j] += x * x;
+    }
+  }
+  TUNELAB_ALWAYS_INLINE void add1(T v) noexcept { acc[0] += static_cast<double>(v) * static_cast<double>(v); }
+  TUNELAB_ALWAYS_INLINE double total() const noexcept {
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  }
+};
+
+template <class T>
+TUNELAB_ALWAYS_INLINE double sum_squares_body(const T* g, std::int64_t n) noexcept {
+  SumSquares<T> s;
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) s.add8(g + i);
+  for (; i < n; ++i) s.add1(g[i]);
+  return s.total();
+}
+
+// upd(i) for i in [0, n); returns the squared norm of next[0, n) (0 if next is null), the same
+// bits as sum_squares. The step passes the next row's gradient: one pass that streams the row's
+// state and the next row's gradient together reads memory faster than the norm pass alone (a
+// single stream) followed by the update (1-thread AdamW float32 at 1e7 parameters: the update
+// alone ~16 ms, norm then update ~21 ms).
+template <class T, class Upd>
+TUNELAB_ALWAYS_INLINE double each_and_norm(std::int64_t n, const T* next, Upd upd) noexcept {
+  if (next == nullptr) {
+    for (std::int64_t i = 0; i < n; ++i) upd(i);
+    return 0.0;
+  }
+  SumSquares<T> s;
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    s.add8(next + i);
+    for (std::int64_t j = i; j < i + 8; ++j) upd(j);
+  }
+  for (; i < n; ++i) {
+    s.add1(next[i]);
+    upd(i);
+  }
+  return s.total();
+}
+
+// SGD on n elements, then the squared norm of next (see each_and_norm). g already clipped? No:
+// coef multiplies g here, as clip_grad_norm_ would have (a negative coef: maximize).
+// use_momentum: the momentum (as a double, before rounding to T) is non-zero -- torch tests
+// `momentum != 0` on the Python float, so a momentum that rounds to 0 in float32 still creates
+// and updates the buffer. first: the buffer does not exist yet and is created from g (read only
+// with use_momentum; the caller tracks which replicas have a buffer).
+template <class T>
+TUNELAB_ALWAYS_INLINE double sgd_row_body(T* w, const T* g, T* buf, std::int64_t n, T coef, T lr, T wd, T mu,
+                                          T one_minus_damp, bool nesterov, bool use_momentum, bool first,
+                                          const T* next) noexcept {
   const T neg_lr = -lr;
   if (!use_momentum) {
-    for (std::int64_t i = 0; i < n; ++i) {
+    return each_and_norm(n, next, [&](std::int64_t i) TUNELAB_LAMBDA_INLINE {
       T gi = g[i] * coef;
       gi = gi + wd * w[i];
       w[i] = w[i] + neg_lr * gi;
-    }
-    return;
+    });
   }
   if (first) {
-    for (std::int64_t i = 0; i < n; ++i) {
+    return each_and_norm(n, next, [&](std::int64_t i) TUNELAB_LAMBDA_INLINE {
       T gi = g[i] * coef;
       gi = gi + wd * w[i];
       const T b = gi;  // torch: buf = clone(d_p) on the first step
       buf[i] = b;
       const T d = nesterov ? gi + mu * b : b;
       w[i] = w[i] + neg_lr * d;
-    }
-    return;
+    });
   }
   if (nesterov) {
-    for (std::int64_t i = 0; i < n; ++i) {
+    return each_and_norm(n, next, [&](std::int64_t i) TUNELAB_LAMBDA_INLINE {
       T gi = g[i] * coef;
       gi = gi + wd * w[i];
       const T b = buf[i] * mu + one_minus_damp * gi;
       buf[i] = b;
       w[i] = w[i] + neg_lr * (gi + mu * b);
-    }
-  } else {
-    for (std::int64_t i = 0; i < n; ++i) {
-      T gi = g[i] * coef;
-      gi = gi + wd * w[i];
-      const T b = buf[i] * mu + one_minus_damp * gi;
-      buf[i] = b;
-      w[i] = w[i] + neg_lr * b;
-    }
+    });
   }
+  return each_and_norm(n, next, [&](std::int64_t i) TUNELAB_LAMBDA_INLINE {
+    T gi = g[i] * coef;
+    gi = gi + wd * w[i];
+    const T b = buf[i] * mu + one_minus_damp * gi;
+    buf[i] = b;
+    w[i] = w[i] + neg_lr * b;
+  });
 }
 
 // Scalars of one Adam/AdamW step of one replica, in T.
@@ -124,26 +180,27 @@ inline AdamScalars<T> adam_scalars(double coef, double lr, double b1, double b2,
   return s;
 }
 
-// One Adam (decoupled = false) or AdamW (decoupled = true) step on n elements.
+// One Adam (decoupled = false) or AdamW (decoupled = true) step on n elements, then the squared
+// norm of next (see each_and_norm).
 template <class T>
-inline void adam_row(T* w, const T* g, T* m, T* v, std::int64_t n, const AdamScalars<T>& s, bool decoupled) noexcept {
+TUNELAB_ALWAYS_INLINE double adam_row_body(T* w, const T* g, T* m, T* v, std::int64_t n, const AdamScalars<T>& s,
+                                           bool decoupled, const T* next) noexcept {
   const T coef = s.coef, l2 = s.l2, decay = s.decay, w1 = s.one_minus_b1, b2 = s.b2, c2 = s.one_minus_b2,
           bc2s = s.bc2_sqrt, eps = s.eps, nss = s.neg_step_size;
   if (decoupled) {
     if (w1 < T(0.5)) {
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T wi = w[i] * decay;                     // param.mul_(1 - lr * wd)
-        const T gi = g[i] * coef;                      // clip_grad_norm_
-        const T mi = m[i] + w1 * (gi - m[i]);          // exp_avg.lerp_(grad, 1 - beta1)
-        const T vi = v[i] * b2 + c2 * gi * gi;         // exp_avg_sq.mul_(b2).addcmul_(g, g, 1 - b2)
+      return each_and_norm(n, next, [&](std::int64_t i) TUNELAB_LAMBDA_INLINE {
+        const T wi = w[i] * decay;                 // param.mul_(1 - lr * wd)
+        const T gi = g[i] * coef;                  // clip_grad_norm_
+        const T mi = m[i] + w1 * (gi - m[i]);      // exp_avg.lerp_(grad, 1 - beta1)
+        const T vi = v[i] * b2 + c2 * gi * gi;     // exp_avg_sq.mul_(b2).addcmul_(g, g, 1 - b2)
         const T denom = sqrt_(vi) / bc2s + eps;    // (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
         m[i] = mi;
         v[i] = vi;
-        w[i] = wi + nss * mi / denom;                  // param.addcdiv_(exp_avg, denom, -step_size)
-      }
-      return;
+        w[i] = wi + nss * mi / denom;              // param.addcdiv_(exp_avg, denom, -step_size)
+      });
     }
-    for (std::int64_t i = 0; i < n; ++i) {
+    return each_and_norm(n, next, [&](std::int64_t i) TUNELAB_LAMBDA_INLINE {
       const T wi = w[i] * decay;
       const T gi = g[i] * coef;
       const T mi = lerp(m[i], gi, w1);
@@ -152,23 +209,21 @@ inline void adam_row(T* w, const T* g, T* m, T* v, std::int64_t n, const AdamSca
       m[i] = mi;
       v[i] = vi;
       w[i] = wi + nss * mi / denom;
-    }
-    return;
+    });
   }
   if (w1 < T(0.5)) {
-    for (std::int64_t i = 0; i < n; ++i) {
+    return each_and_norm(n, next, [&](std::int64_t i) TUNELAB_LAMBDA_INLINE {
       const T wi = w[i];
-      const T gi = g[i] * coef + l2 * wi;              // grad.add(param, alpha=weight_decay)
+      const T gi = g[i] * coef + l2 * wi;          // grad.add(param, alpha=weight_decay)
       const T mi = m[i] + w1 * (gi - m[i]);
       const T vi = v[i] * b2 + c2 * gi * gi;
       const T denom = sqrt_(vi) / bc2s + eps;
       m[i] = mi;
       v[i] = vi;
       w[i] = wi + nss * mi / denom;
-    }
-    return;
+    });
   }
-  for (std::int64_t i = 0; i < n; ++i) {
+  return each_and_norm(n, next, [&](std::int64_t i) TUNELAB_LAMBDA_INLINE {
     const T wi = w[i];
     const T gi = g[i] * coef + l2 * wi;
     const T mi = lerp(m[i], gi, w1);
@@ -177,24 +232,18 @@ inline void adam_row(T* w, const T* g, T* m, T* v, std::int64_t n, const AdamSca
     m[i] = mi;
     v[i] = vi;
     w[i] = wi + nss * mi / denom;
-  }
+  });
 }
 
-template <class T>
-inline double sum_squares(const T* g, std::int64_t n) noexcept {
-  // Eight partial sums in a fixed order (so the result does not depend on threads); the
-  // compiler maps them onto SIMD registers.
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) {
-      const double x = static_cast<double>(g[i + j]);
-      acc[j] += x * x;
-    }
-  }
-  for (; i < n; ++i) acc[0] += static_cast<double>(g[i]) * static_cast<double>(g[i]);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
+TUNELAB_AUTOVEC_DISPATCH(double, sgd_row, sgd_row_body,
+                         (T * w, const T* g, T* buf, std::int64_t n, T coef, T lr, T wd, T mu, T one_minus_damp,
+                          bool nesterov, bool use_momentum, bool first, const T* next),
+                         (w, g, buf, n, coef, lr, wd, mu, one_minus_damp, nesterov, use_momentum, first, next))
+TUNELAB_AUTOVEC_DISPATCH(double, adam_row, adam_row_body,
+                         (T * w, const T* g, T* m, T* v, std::int64_t n, const AdamScalars<T>& s, bool decoupled,
+                          const T* next),
+                         (w, g, m, v, n, s, decoupled, next))
+TUNELAB_AUTOVEC_DISPATCH(double, sum_squares, sum_squares_body, (const T* g, std::int64_t n), (g, n))
 
 // ---- the batched step ----------------------------------------------------------------------
 
@@ -252,9 +301,10 @@ inline void check_hyper(Kind kind, const Hyper& h, std::int64_t R) {
   }
 }
 
-// Rows of at most kSplit elements are done by one task each (norm, then update, while the row is
-// in cache); longer rows are cut into blocks of kSplit: a first parallel pass computes each
-// block's partial squared norm, a second sums them in block order and updates.
+// Rows of at most kSplit elements are done whole by one task (each row's norm is summed while
+// the previous row is updated: see each_and_norm); longer rows are cut into blocks of kSplit: a
+// first parallel pass computes each block's partial squared norm, a second sums them in block
+// order and updates.
 constexpr std::int64_t kSplit = 1 << 14;
 
 // w, state1, state2: (R, d) arrays of T (state2 unused by SGD, state1 unused by SGD without
@@ -282,21 +332,23 @@ void step(Kind kind, T* w, const T* g, T* state1, T* state2, std::int64_t* steps
     return true;
   };
   // Update of columns [lo, hi) of row r, given the row's clip coefficient (the step count of the
-  // row is advanced by the caller once per row).
-  auto update = [&](std::int64_t r, std::int64_t lo, std::int64_t hi, double coef, std::int64_t t, bool first) {
+  // row is advanced by the caller once per row); returns the squared norm of next[0, hi - lo)
+  // (null: none), summed in the same pass.
+  auto update = [&](std::int64_t r, std::int64_t lo, std::int64_t hi, double coef, std::int64_t t, bool first,
+                    const T* next) -> double {
     const std::int64_t off = r * d + lo, n = hi - lo;
     if (h.maximize && h.maximize[r]) coef = -coef;  // -(c g) == (-c) g exactly
     if (kind == Kind::sgd) {
-      sgd_row<T>(w + off, g + off, state1 ? state1 + off : nullptr, n, static_cast<T>(coef), static_cast<T>(h.lr[r]),
-                 static_cast<T>(h.weight_decay[r]), static_cast<T>(h.momentum[r]),
-                 static_cast<T>(1.0 - h.dampening[r]), h.nesterov && h.nesterov[r], h.momentum[r] != 0.0, first);
-    } else {
-      const double td = static_cast<double>(t);
-      const double bc1 = 1.0 - std::pow(h.beta1[r], td), bc2 = 1.0 - std::pow(h.beta2[r], td);
-      const bool dec = kind == Kind::adamw;
-      const auto s = adam_scalars<T>(coef, h.lr[r], h.beta1[r], h.beta2[r], h.eps[r], h.weight_decay[r], dec, bc1, bc2);
-      adam_row<T>(w + off, g + off, state1 + off, state2 + off, n, s, dec);
+      return sgd_row<T>(w + off, g + off, state1 ? state1 + off : nullptr, n, static_cast<T>(coef),
+                        static_cast<T>(h.lr[r]), static_cast<T>(h.weight_decay[r]), static_cast<T>(h.momentum[r]),
+                        static_cast<T>(1.0 - h.dampening[r]), h.nesterov && h.nesterov[r], h.momentum[r] != 0.0,
+                        first, next);
     }
+    const double td = static_cast<double>(t);
+    const double bc1 = 1.0 - std::pow(h.beta1[r], td), bc2 = 1.0 - std::pow(h.beta2[r], td);
+    const bool dec = kind == Kind::adamw;
+    const auto s = adam_scalars<T>(coef, h.lr[r], h.beta1[r], h.beta2[r], h.eps[r], h.weight_decay[r], dec, bc1, bc2);
+    return adam_row<T>(w + off, g + off, state1 + off, state2 + off, n, s, dec, next);
   };
   auto finish = [&](std::int64_t r, double ss) -> double {  // returns coef, or -1 to skip
     const double norm = std::sqrt(ss);
@@ -313,15 +365,23 @@ void step(Kind kind, T* w, const T* g, T* state1, T* state2, std::int64_t* steps
   };
 
   if (d <= kSplit) {
-    const std::int64_t rows = std::max<std::int64_t>(1, kSplit / std::max<std::int64_t>(d, 1));
+    // One task of consecutive rows per thread (at least kSplit elements), so that each row's
+    // update also sums the next row's gradient (each_and_norm); the norms do not depend on it.
+    const std::int64_t nt = resolve_threads(threads);
+    const std::int64_t rows = std::max({std::int64_t{1}, kSplit / std::max<std::int64_t>(d, 1), (R + nt - 1) / nt});
     const std::int64_t tasks = (R + rows - 1) / rows;
     parallel_for(tasks, threads, [&](std::int64_t task) {
-      const std::int64_t r1 = std::min(R, (task + 1) * rows);
-      for (std::int64_t r = task * rows; r < r1; ++r) {
-        const double coef = finish(r, sum_squares(g + r * d, d));
-        if (coef < 0.0) continue;
+      const std::int64_t r0 = task * rows, r1 = std::min(R, r0 + rows);
+      double ss = sum_squares(g + r0 * d, d);
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const T* next = r + 1 < r1 ? g + (r + 1) * d : nullptr;
+        const double coef = finish(r, ss);
+        if (coef < 0.0) {
+          ss = next ? sum_squares(next, d) : 0.0;
+          continue;
+        }
         const bool first = creates_buffer(r);
-        update(r, 0, d, coef, ++steps[r], first);
+        ss = update(r, 0, d, coef, ++steps[r], first, next);
       }
     });
     return;
@@ -348,7 +408,7 @@ void step(Kind kind, T* w, const T* g, T* state1, T* state2, std::int64_t* steps
   parallel_for(R * nb, threads, [&](std::int64_t task) {
     const std::int64_t r = task / nb, b = task % nb, lo = b * kSplit, hi = std::min(d, lo + kSplit);
     if (cf[r] < 0.0) return;
-    update(r, lo, hi, cf[r], steps[r], fs[r] != 0);
+    update(r, lo, hi, cf[r], steps[r], fs[r] != 0, nullptr);
   });
 }
 

@@ -190,7 +190,9 @@ inline void simulate(const Problem& pb, const Params& p, const Options& o, std::
           }
           for (std::int64_t i = 0; i < d; ++i) g[i] = g[i] + nscale * z[i];
         }
-        const double ss = optim::sum_squares(g, d);
+        // The optimizer's baseline row bodies, inlined: at these small d a dispatched call per step
+        // costs more than AVX2 saves (bench quadratic, d = 16).
+        const double ss = optim::sum_squares_body(g, d);
         if (!std::isfinite(ss)) {
           bad = true;
           div_step = t;
@@ -201,11 +203,11 @@ inline void simulate(const Problem& pb, const Params& p, const Options& o, std::
           b1t *= b1;
           b2t *= b2;
           const auto sc = optim::adam_scalars<double>(coef, lr, b1, b2, hp.eps[r], wd, decoupled, 1.0 - b1t, 1.0 - b2t);
-          optim::adam_row<double>(w, g, s1, s2, d, sc, decoupled);
+          optim::adam_row_body<double>(w, g, s1, s2, d, sc, decoupled, nullptr);
         } else {
           // Hyperparameters are constant over the run, so torch creates the buffer at step 1
           // exactly when mu != 0 (sgd_row reads `first` only then).
-          optim::sgd_row<double>(w, g, s1, d, coef, lr, wd, mu, omd, o.nesterov, mu != 0.0, t == 1);
+          optim::sgd_row_body<double>(w, g, s1, d, coef, lr, wd, mu, omd, o.nesterov, mu != 0.0, t == 1, nullptr);
         }
         const double eff = lr * coef;
         ++updates;

@@ -20,8 +20,10 @@
 
 #if defined(__GNUC__)
 #define TUNELAB_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TUNELAB_LAMBDA_INLINE __attribute__((always_inline))  // after a lambda's parameter list
 #else
 #define TUNELAB_ALWAYS_INLINE inline
+#define TUNELAB_LAMBDA_INLINE
 #endif
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(TUNELAB_NO_DISPATCH)
 #define TUNELAB_X86_DISPATCH 1
@@ -115,4 +117,30 @@ struct Scratch {
 #else
 #define TUNELAB_SIMD_DISPATCH(ret, name, impl, params, args) \
   inline ret name params { return impl<::tunelab::simd::Baseline> args; }
+#endif
+
+// The same for plain element loops over a scalar type T that the compiler vectorises itself:
+// defines `template <class T> ret name params` calling the always-inline `impl<T> args` compiled
+// for AVX-512F, AVX2 or the baseline. Only for loops whose lanes are independent elements (no
+// FMA: -ffp-contract=off; no reassociation: no -ffast-math), so the bits do not depend on it.
+// A lambda that impl calls in a loop needs TUNELAB_LAMBDA_INLINE (its own body would otherwise
+// be compiled for the baseline).
+#ifdef TUNELAB_X86_DISPATCH
+#define TUNELAB_AUTOVEC_DISPATCH(ret, name, impl, params, args)                                                \
+  template <class T>                                                                                          \
+  __attribute__((target("avx512f"))) ret name##_avx512 params { return impl<T> args; }                        \
+  template <class T>                                                                                          \
+  __attribute__((target("avx2"))) ret name##_avx2 params { return impl<T> args; }                             \
+  template <class T>                                                                                          \
+  inline ret name params {                                                                                    \
+    switch (::tunelab::simd::level()) {                                                                      \
+      case 2: return name##_avx512<T> args;                                                                   \
+      case 1: return name##_avx2<T> args;                                                                     \
+      default: return impl<T> args;                                                                           \
+    }                                                                                                         \
+  }
+#else
+#define TUNELAB_AUTOVEC_DISPATCH(ret, name, impl, params, args) \
+  template <class T>                                           \
+  inline ret name params { return impl<T> args; }
 #endif
