@@ -315,9 +315,15 @@ def _stop_exact() -> Any:
     return tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=0.02).pmf
 
 
+def _threshold_tiny() -> Any:
+    r = tunelab.threshold_for_reliability(TRAIN, VAL, noise_std=0.02, k=5, target=0.5)
+    return (r.thresholds, r.reliabilities)
+
+
 def _stop_mc_tiny(n_rep: int = 20_000, num_threads: int | None = None) -> Any:
-    return tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=0.02, method="monte_carlo", n_rep=n_rep, rng=2,
-                                         num_threads=num_threads).pmf
+    d = tunelab.stopping_distribution(TRAIN, VAL, 0.05, noise_std=0.02, method="monte_carlo", n_rep=n_rep, rng=2,
+                                      num_threads=num_threads)
+    return (d.pmf, d.mean, d.std, d.quantiles)
 
 
 def _stop_ar1_tiny(n_rep: int = 20_000, num_threads: int | None = None) -> Any:
@@ -433,9 +439,11 @@ KERNELS: list[KernelEntry] = [
     KernelEntry("SGDQuadraticObjective.evaluate_grid", ("sgd_quadratic_scores",), _sgd_scores, _eq(_sgd_scores(1)),
                 medium=lambda: _sgd_scores(1, sizes=(1e6,), seeds=range(8))),
     KernelEntry("transfer_study", ("transfer_grid_search", "spearman_matrix"), _transfer_tiny, _eq(_transfer_tiny())),
-    KernelEntry("stopping_distribution[exact]", ("exact_first_passage",), _stop_exact, _eq(_stop_exact()),
+    KernelEntry("stopping_distribution[exact]", ("exact_law",), _stop_exact, _eq(_stop_exact()),
                 medium=lambda: tunelab.stopping_distribution(_LONG_T, _LONG_V, 0.0, noise_std=0.05, num_threads=1)),
-    KernelEntry("stopping_distribution[monte_carlo]", ("first_passage_counts",), _stop_mc_tiny, _eq(_stop_mc_tiny()),
+    KernelEntry("threshold_for_reliability", ("exact_first_passage",), _threshold_tiny, _eq(_threshold_tiny())),
+    KernelEntry("stopping_distribution[monte_carlo]", ("first_passage_counts", "pmf_summary"), _stop_mc_tiny,
+                _eq(_stop_mc_tiny()),
                 medium=lambda: _stop_mc_tiny(n_rep=2_000_000, num_threads=1)),
     KernelEntry("stopping_distribution[monte_carlo,ar1]", ("gap_rule_ar1_counts",), _stop_ar1_tiny, _eq(_stop_ar1_tiny()),
                 medium=lambda: _stop_ar1_tiny(n_rep=1_000_000, num_threads=1)),
