@@ -85,7 +85,9 @@ def _objective(n, b, seed):
     return (np.log(b) - np.log(2.0 * n**0.3)) ** 2 + 0.01 * seed
 
 
-_OBJ = tunelab.SGDQuadraticObjective(dim=8, rng=1)
+# max_steps bounds the work any drawn (N, B) may ask for (the default, 10^9 steps, is minutes
+# per run: a valid request, but not one this test's 10-s budget can judge).
+_OBJ = tunelab.SGDQuadraticObjective(dim=8, rng=1, max_steps=10**6)
 
 # optimizers: R = 3 replicas of d = 4
 _P = np.array([[1.0, -2.0, 0.5, 3.0], [0.1, 0.2, 0.3, 0.4], [-1.0, 0.0, 1.0, 2.0]])
@@ -461,9 +463,9 @@ SPECS: dict[str, Spec] = {
                                      warns=(tunelab.ConstantInputWarning,)),
     "SGDQuadraticObjective": Spec(lambda **k: tunelab.SGDQuadraticObjective(**k)(1e3, 16.0, 0),
                                   dict(dim=8, spectrum_exponent=2.0, init_exponent=3.0, lr=0.5, noise=1.0, epochs=1.0,
-                                       avg_fraction=0.5, rng=0),
+                                       avg_fraction=0.5, rng=0, max_steps=10**6),
                                   dict(dim="int", spectrum_exponent="real", init_exponent="real", lr="real", noise="real",
-                                       epochs="real", avg_fraction="real", rng="rng")),
+                                       epochs="real", avg_fraction="real", rng="rng", max_steps="int")),
     "SGDQuadraticObjective.evaluate_grid": Spec(_OBJ.evaluate_grid, dict(dataset_sizes=[1e3, 2e3], batch_sizes=[8.0, 32.0],
                                                                          seeds=[0, 1], num_threads=None),
                                                 dict(dataset_sizes="array", batch_sizes="array", seeds="array",

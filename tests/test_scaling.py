@@ -135,6 +135,21 @@ def test_objective_equals_step_by_step_reference():
     assert obj(100.0, 3.0, 11) == got[1, 1, 2]
 
 
+def test_objective_max_steps_bounds_every_run():
+    """Runs longer than max_steps (E N / B steps) are refused before any work, by name, in
+    evaluate_grid and expected_loss alike; runs at the limit go ahead."""
+    obj = tunelab.SGDQuadraticObjective(**SMALL, max_steps=100)
+    assert obj.evaluate_grid([800.0], [8.0], [0]).shape == (1, 1, 1)  # exactly 100 steps
+    assert np.isfinite(obj.expected_loss(800.0, 8.0))
+    with pytest.raises(ValueError, match=r"dataset_sizes, batch_sizes: .*125 steps exceeds max_steps=100"):
+        obj.evaluate_grid([800.0, 1000.0], [8.0, 16.0], [0])
+    with pytest.raises(ValueError, match="max_steps=100"):
+        obj.expected_loss(1000.0, 8.0)
+    for bad in (0, 10**9 + 1):
+        with pytest.raises(ValueError, match="max_steps"):
+            tunelab.SGDQuadraticObjective(**SMALL, max_steps=bad)
+
+
 @pytest.mark.parametrize(("n", "b", "frac"), [(2000.0, 16.0, 0.5), (500.0, 64.0, 0.0), (3000.0, 300.0, 1.0)])
 def test_objective_mean_matches_closed_form(n, b, frac):
     """Mean score over 600 seeds within 5 SE of the exact expected score (SE from the seeds)."""

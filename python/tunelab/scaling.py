@@ -275,6 +275,10 @@ class SGDQuadraticObjective:
         ``f`` in [0, 1]: the fraction of final steps whose loss is averaged.
     rng : None, int, SeedSequence or Generator
         Fixes the key of the counter-based streams (SPEC 7); ``seed`` picks the stream.
+    max_steps : int
+        The longest run accepted, at most ``10**9`` (the default; a run that long takes
+        minutes): ``(N, B)`` with ``E·N/B`` above it are refused with a ValueError before any
+        work starts. Lower it to bound the cost of grids built from untrusted input.
 
     Notes
     -----
@@ -294,6 +298,7 @@ class SGDQuadraticObjective:
         epochs: float = 1.0,
         avg_fraction: float = 0.5,
         rng: RNGLike = 0,
+        max_steps: int = 10**9,
     ) -> None:
         self.dim = check_int("dim", dim, minimum=1)
         self.spectrum_exponent = check_real("spectrum_exponent", spectrum_exponent, minimum=0.0, strict_min=True)
@@ -303,12 +308,13 @@ class SGDQuadraticObjective:
         self.epochs = check_real("epochs", epochs, minimum=0.0, strict_min=True)
         self.avg_fraction = check_real("avg_fraction", avg_fraction, minimum=0.0, maximum=1.0)
         self.key = kernel_key(rng)
+        self.max_steps = check_int("max_steps", max_steps, minimum=1, maximum=10**9)
 
     def __repr__(self) -> str:
         return (
             f"SGDQuadraticObjective(dim={self.dim}, spectrum_exponent={self.spectrum_exponent:g}, "
             f"init_exponent={self.init_exponent:g}, lr={self.lr:g}, noise={self.noise:g}, epochs={self.epochs:g}, "
-            f"avg_fraction={self.avg_fraction:g})"
+            f"avg_fraction={self.avg_fraction:g}, max_steps={self.max_steps})"
         )
 
     @property
@@ -329,9 +335,14 @@ class SGDQuadraticObjective:
 
         n = check_real("dataset_size", dataset_size, minimum=0.0, strict_min=True)
         b = check_real("batch_size", batch_size, minimum=0.0, strict_min=True)
-        if not self.epochs * n / b <= 1e9:
-            raise ValueError("dataset_size, batch_size: epochs * N / B exceeds 1e9 steps; choose a larger batch_size")
+        self._check_steps(self.epochs * n / b, "dataset_size, batch_size", "a larger batch_size")
         return sgd_quadratic_expected_loss(n, b, **self._options())
+
+    def _check_steps(self, steps: float, names: str, fix: str) -> None:
+        if not steps <= self.max_steps:
+            raise ValueError(
+                f"{names}: epochs * N / B = {steps:.3g} steps exceeds max_steps={self.max_steps}; choose {fix}"
+            )
 
     def evaluate_grid(
         self, dataset_sizes: Any, batch_sizes: Any, seeds: Any, *, num_threads: int | None = None
@@ -344,6 +355,8 @@ class SGDQuadraticObjective:
         b = _positive_sizes(batch_sizes, "batch_sizes")
         if (b < 1).any():
             raise ValueError(f"batch_sizes must be >= 1 (a batch holds at least one example); got {b.min():.3g}")
+        if n.size and b.size:
+            self._check_steps(self.epochs * n.max() / b.min(), "dataset_sizes, batch_sizes", "larger batch_sizes")
         s = as_array(seeds, "seeds", dtype=np.int64, ndim=1)
         if (s < 0).any():
             raise ValueError("seeds must be non-negative")
