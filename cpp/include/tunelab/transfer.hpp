@@ -124,12 +124,15 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
         const double d = log_grid[g] - u_star;
         return 0.5 * (d * d);
       };
+      // q_lo, q_hi: the next candidates' noise-free losses, each computed once (HUGE_VAL past an end).
+      double q_lo = lo >= 0 ? q_at(lo) : HUGE_VAL, q_hi = hi < G ? q_at(hi) : HUGE_VAL;
       while (lo >= 0 || hi < G) {
-        const double q_lo = lo >= 0 ? q_at(lo) : HUGE_VAL, q_hi = hi < G ? q_at(hi) : HUGE_VAL;
         const bool take_lo = lo >= 0 && (hi >= G || !(q_lo > q_hi));  // a NaN q (u* NaN) cannot stall the walk
         const double q = take_lo ? q_lo : q_hi;
         if (best >= 0 && q > best_loss + reach + 1e-9 * (std::fabs(best_loss) + reach)) break;
         const std::int64_t g = take_lo ? lo-- : hi++;
+        if (take_lo) q_lo = lo >= 0 ? q_at(lo) : HUGE_VAL;
+        else q_hi = hi < G ? q_at(hi) : HUGE_VAL;
         double loss = q;
         if (noise > 0.0) loss = q + noise * (take_lo ? left : right).normal(s, t, g, k);
         if (loss < best_loss || (loss == best_loss && g < best)) {
