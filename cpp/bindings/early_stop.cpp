@@ -66,11 +66,7 @@ py::tuple pmf_summary(in_array<double> pmf, in_array<double> levels) {
     double* qu = quantiles.mutable_data();
     const double* lv = levels.data();
     py::gil_scoped_release release;
-    early_stop::Support support;
-    while (support.lo < n && p[support.lo] == 0.0) ++support.lo;
-    support.hi = n;
-    while (support.hi > support.lo && p[support.hi - 1] == 0.0) --support.hi;
-    summary = early_stop::summarize_pmf(p, n, support, lv, n_levels, qu);
+    summary = early_stop::summarize_pmf(p, n, early_stop::support_of(p, n), lv, n_levels, qu);
   }
   return py::make_tuple(summary.mean, summary.std, quantiles);
 }

@@ -110,6 +110,16 @@ struct Support {
   std::int64_t lo = 0, hi = 0;
 };
 
+// The support of pmf[0, n): from its first to past its last nonzero entry (NaN counts as
+// nonzero, as in numpy.flatnonzero); lo == hi == n when every entry is 0.
+inline Support support_of(const double* pmf, std::int64_t n) noexcept {
+  Support s;
+  while (s.lo < n && pmf[s.lo] == 0.0) ++s.lo;
+  s.hi = n;
+  while (s.hi > s.lo && pmf[s.hi - 1] == 0.0) --s.hi;
+  return s;
+}
+
 // Exact law of E^ for the gap rule with independent Gaussian noise of standard deviation
 // sigma (>= 0) on the observed gap.
 //   pmf[e-1] = exp(S_{e-1}) * Phi(-z_e),  S_e = sum_{j<=e} log Phi(z_j),  p_never = exp(S_E).
