@@ -114,6 +114,7 @@ def test_compiled_summary_equals_numpy(pmf, level):
     _assert_summary_close([mean, std], [ref_mean, ref_std])
     np.testing.assert_array_equal(q, ref_q)
     assert _quantile(pmf, level) == _numpy_summary(pmf, [level])[2][0]
+    assert tunelab._core.pmf_summary(pmf, np.array([level]), moments=False)[:2] == (None, None)  # quantiles only
 
 
 @given(

@@ -47,15 +47,17 @@ py::tuple exact_law(in_array<double> gap, double threshold, double sigma, in_arr
     py::gil_scoped_release release;
     early_stop::Support support;
     early_stop::exact_first_passage_head(g, n, threshold, sigma, p, &p_never, &support, num_threads, true);
-    summary = early_stop::summarize_pmf(p, n, support, lv, n_levels, qu);
+    summary = early_stop::pmf_moments(p, n, support);
+    early_stop::pmf_quantiles(p, support, lv, n_levels, qu);
     ideal = early_stop::ideal_epoch(g, n, threshold);
   }
   return py::make_tuple(pmf, p_never, summary.mean, summary.std, quantiles,
                         ideal > 0 ? py::object(py::int_(ideal)) : py::object(py::none()));
 }
 
-// (mean, std, quantiles) of any pmf over epochs 1..n (the Monte Carlo laws use it too).
-py::tuple pmf_summary(in_array<double> pmf, in_array<double> levels) {
+// (mean, std, quantiles) of any pmf over epochs 1..n (the Monte Carlo laws use it too); without
+// moments only the quantiles are computed: (None, None, quantiles).
+py::tuple pmf_summary(in_array<double> pmf, in_array<double> levels, bool moments) {
   require_ndim("pmf", pmf, 1);
   require_ndim("levels", levels, 1);
   const std::int64_t n = pmf.shape(0), n_levels = levels.shape(0);
@@ -66,8 +68,11 @@ py::tuple pmf_summary(in_array<double> pmf, in_array<double> levels) {
     double* qu = quantiles.mutable_data();
     const double* lv = levels.data();
     py::gil_scoped_release release;
-    summary = early_stop::summarize_pmf(p, n, early_stop::support_of(p, n), lv, n_levels, qu);
+    const early_stop::Support support = early_stop::support_of(p, n);
+    if (moments) summary = early_stop::pmf_moments(p, n, support);
+    early_stop::pmf_quantiles(p, support, lv, n_levels, qu);
   }
+  if (!moments) return py::make_tuple(py::none(), py::none(), quantiles);
   return py::make_tuple(summary.mean, summary.std, quantiles);
 }
 
@@ -136,9 +141,9 @@ void bind_early_stop(py::module_& m) {
         py::arg("num_threads"),
         "Exact law of the gap rule with its summary: (pmf, p_never, mean, std, quantiles at levels, ideal_epoch "
         "or None); see tunelab.stopping_distribution.");
-  m.def("pmf_summary", &pmf_summary, py::arg("pmf"), py::arg("levels"),
-        "(mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them; "
-        "see tunelab.StoppingDistribution.");
+  m.def("pmf_summary", &pmf_summary, py::arg("pmf"), py::arg("levels"), py::arg("moments") = true,
+        "(mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them "
+        "(mean and std None, not computed, with moments=False); see tunelab.StoppingDistribution.");
   m.def("first_passage_counts", &first_passage_counts, py::arg("q"), py::arg("key"), py::arg("first"),
         py::arg("n_rep"), py::arg("num_threads"),
         "Histogram of first passages with per-epoch stop probabilities q; see tunelab.stopping_distribution.");

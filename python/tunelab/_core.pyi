@@ -359,9 +359,9 @@ def philox4x32_10(ctr: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], k
     """
     Philox4x32-10 block function (see tunelab.reference.philox4x32_10).
     """
-def pmf_summary(pmf: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], levels: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> tuple:
+def pmf_summary(pmf: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], levels: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], moments: bool = True) -> tuple:
     """
-    (mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them; see tunelab.StoppingDistribution.
+    (mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them (mean and std None, not computed, with moments=False); see tunelab.StoppingDistribution.
     """
 def rademacher(n: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """

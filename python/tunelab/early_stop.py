@@ -282,7 +282,7 @@ _LEVELS = np.array(StoppingDistribution.quantile_levels)
 
 
 def _quantile(pmf: np.ndarray, level: float) -> float:
-    return float(_core.pmf_summary(pmf, np.array([level]))[2][0])
+    return float(_core.pmf_summary(pmf, np.array([level]), moments=False)[2][0])
 
 
 def _summary(pmf: np.ndarray) -> tuple[float, float, np.ndarray]:

@@ -264,9 +264,9 @@ double numpy_pairwise_sum(const X& x, std::int64_t begin, std::int64_t n, std::i
 
 }  // namespace detail
 
-// Mean and standard deviation of E^ given a stop within the horizon, and quantiles, of a pmf
-// over epochs 1..n whose nonzero entries lie in `support`. The operations and their order are
-// those of the NumPy expressions
+// The summary of a pmf over epochs 1..n whose nonzero entries lie in `support`: pmf_moments
+// gives the mass and the mean and standard deviation of E^ given a stop within the horizon,
+// pmf_quantiles the quantiles. The operations and their order are those of the NumPy expressions
 //   mass = pmf.sum(); e = arange(lo + 1., hi + 1.); p = pmf[lo:hi]
 //   mean = (e * p).sum() / mass; std = sqrt(max(((e - mean) ** 2 * p).sum() / mass, 0))
 //   quantile(level) = searchsorted(cumsum(pmf), level * (1 - 1e-12), "left") + 1  (inf past n)
@@ -276,8 +276,7 @@ struct PmfSummary {
   double mass = 0.0, mean = 0.0, std = 0.0;
 };
 
-inline PmfSummary summarize_pmf(const double* pmf, std::int64_t n, Support support, const double* levels,
-                                std::int64_t n_levels, double* quantiles) {
+inline PmfSummary pmf_moments(const double* pmf, std::int64_t n, Support support) {
   const std::int64_t lo = support.lo, hi = support.hi;
   PmfSummary out;
   out.mass = detail::numpy_pairwise_sum([&](std::int64_t i) { return i >= lo && i < hi ? pmf[i] : 0.0; }, 0, n, lo, hi);
@@ -301,8 +300,15 @@ inline PmfSummary summarize_pmf(const double* pmf, std::int64_t n, Support suppo
   } else {
     out.mean = out.std = std::numeric_limits<double>::quiet_NaN();
   }
-  // Quantiles: the running sum is 0 before lo and constant after hi; it never decreases
-  // (pmf >= 0), so each level's index is the first where it reaches the target.
+  return out;
+}
+
+// quantiles[k] for levels[k], k < n_levels. The running sum is 0 before lo and constant after
+// hi; it never decreases (pmf >= 0), so each level's index is the first where it reaches the
+// target.
+inline void pmf_quantiles(const double* pmf, Support support, const double* levels, std::int64_t n_levels,
+                          double* quantiles) {
+  const std::int64_t lo = support.lo, hi = support.hi;
   std::vector<std::int64_t> order;  // levels by target (a NaN target is never reached: inf)
   std::vector<double> target(static_cast<std::size_t>(n_levels));
   for (std::int64_t k = 0; k < n_levels; ++k) {
@@ -321,7 +327,6 @@ inline PmfSummary summarize_pmf(const double* pmf, std::int64_t n, Support suppo
     while (next < order.size() && c >= target[static_cast<std::size_t>(order[next])])
       quantiles[order[next++]] = static_cast<double>(i + 1);
   }
-  return out;
 }
 
 // Monte Carlo of a first passage with independent per-epoch stopping probabilities q[e-1]
