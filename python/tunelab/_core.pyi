@@ -331,6 +331,10 @@ def hutchinson_dense(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
     """
     Hutchinson probes z'Az of a dense matrix; see tunelab.hutchinson_trace.
     """
+def ideal_epoch(gap: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], threshold: typing.SupportsFloat | typing.SupportsIndex) -> int | None:
+    """
+    E* = first epoch (1-based) whose expected gap exceeds the threshold, or None; see tunelab.stopping_distribution.
+    """
 def lr_range_test_quadratic(H: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lrs: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
     """
     One-step losses f(x0 - lr H x0) on 1/2 x'Hx; see tunelab.lr_range_test_quadratic.
