@@ -114,6 +114,7 @@ def test_compiled_summary_equals_numpy(pmf, level):
     _assert_summary_close([mean, std], [ref_mean, ref_std])
     np.testing.assert_array_equal(q, ref_q)
     assert _quantile(pmf, level) == _numpy_summary(pmf, [level])[2][0]
+    assert tunelab._core.pmf_summary(pmf, np.array([level]), moments=False)[:2] == (None, None)  # quantiles only
 
 
 @given(
@@ -262,6 +263,8 @@ def test_monte_carlo_equals_numpy_reference(gap, delta, sigma, rho, seed):
     counts = ref.stopping_distribution(gap, delta, sigma, method="monte_carlo", rho=rho, n_rep=n_rep, key=key)
     np.testing.assert_array_equal(np.round(d.pmf * n_rep).astype(np.int64), counts[:-1])
     assert round(d.p_never * n_rep) == counts[-1]
+    crossed = np.flatnonzero(gap > delta)
+    assert d.ideal_epoch == (int(crossed[0]) + 1 if crossed.size else None)
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.6])
@@ -325,6 +328,7 @@ def test_threshold_for_reliability_reaches_target_and_is_smallest():
     d = tunelab.stopping_distribution(train, val, ch.threshold, noise_std=0.003)
     assert d.reliability(3) >= 0.9 and d.reliability(3) == pytest.approx(ch.reliability)
     assert d.ideal_epoch == ch.ideal_epoch and ch.ideal_epoch > 4
+    assert ch.ideal_epoch == int(np.flatnonzero(val - train > ch.threshold)[0]) + 1
     # just below, the target is missed (the bisection's bracket)
     below = tunelab.stopping_distribution(train, val, ch.threshold - 1e-9, noise_std=0.003)
     assert below.reliability(3) < 0.9

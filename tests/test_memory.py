@@ -149,6 +149,7 @@ LEAK_CALLS = {
     "exact_first_passage": "_core.exact_first_passage(gap, 0.05, 0.1, 1)",
     "exact_law": "_core.exact_law(gap, 0.05, 0.1, q, 1)",
     "pmf_summary": "_core.pmf_summary(q / q.sum(), q)",
+    "ideal_epoch": "_core.ideal_epoch(gap, 0.05)",
     "first_passage_counts": "_core.first_passage_counts(q, 1, 0, 64, 1)",
     "gap_rule_ar1_counts": "_core.gap_rule_ar1_counts(gap, 0.05, 0.1, 0.5, 1, 0, 64, 1)",
     "patience_counts": "_core.patience_counts(gap, 2, 0.0, 0.1, 0.3, True, 1, 0, 64, 1)",

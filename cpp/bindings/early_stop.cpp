@@ -1,6 +1,7 @@
 // bind_early_stop: exact first-passage law and Monte Carlo histograms of stopping rules.
 #include <cstdlib>
 #include <new>
+#include <optional>
 
 #include "common.hpp"
 #include "tunelab/early_stop.hpp"
@@ -8,6 +9,12 @@
 namespace tunelab::bind {
 
 namespace {
+
+// An epoch from early_stop::ideal_epoch as Python sees it: None for 0 (the gap never crosses).
+std::optional<std::int64_t> epoch_or_none(std::int64_t epoch) {
+  if (epoch > 0) return epoch;
+  return std::nullopt;
+}
 
 py::tuple exact_first_passage(in_array<double> gap, double threshold, double sigma, int num_threads) {
   require_ndim("gap", gap, 1);
@@ -47,15 +54,29 @@ py::tuple exact_law(in_array<double> gap, double threshold, double sigma, in_arr
     py::gil_scoped_release release;
     early_stop::Support support;
     early_stop::exact_first_passage_head(g, n, threshold, sigma, p, &p_never, &support, num_threads, true);
-    summary = early_stop::summarize_pmf(p, n, support, lv, n_levels, qu);
+    summary = early_stop::pmf_moments(p, n, support);
+    early_stop::pmf_quantiles(p, support, lv, n_levels, qu);
     ideal = early_stop::ideal_epoch(g, n, threshold);
   }
-  return py::make_tuple(pmf, p_never, summary.mean, summary.std, quantiles,
-                        ideal > 0 ? py::object(py::int_(ideal)) : py::object(py::none()));
+  return py::make_tuple(pmf, p_never, summary.mean, summary.std, quantiles, epoch_or_none(ideal));
 }
 
-// (mean, std, quantiles) of any pmf over epochs 1..n (the Monte Carlo laws use it too).
-py::tuple pmf_summary(in_array<double> pmf, in_array<double> levels) {
+// E* of the gap rule (1-based), None if the expected gap never exceeds the threshold.
+std::optional<std::int64_t> ideal_epoch(in_array<double> gap, double threshold) {
+  require_ndim("gap", gap, 1);
+  const std::int64_t n = gap.shape(0);
+  std::int64_t epoch = 0;
+  {
+    const double* g = gap.data();
+    py::gil_scoped_release release;
+    epoch = early_stop::ideal_epoch(g, n, threshold);
+  }
+  return epoch_or_none(epoch);
+}
+
+// (mean, std, quantiles) of any pmf over epochs 1..n (the Monte Carlo laws use it too); without
+// moments only the quantiles are computed: (None, None, quantiles).
+py::tuple pmf_summary(in_array<double> pmf, in_array<double> levels, bool moments) {
   require_ndim("pmf", pmf, 1);
   require_ndim("levels", levels, 1);
   const std::int64_t n = pmf.shape(0), n_levels = levels.shape(0);
@@ -66,12 +87,11 @@ py::tuple pmf_summary(in_array<double> pmf, in_array<double> levels) {
     double* qu = quantiles.mutable_data();
     const double* lv = levels.data();
     py::gil_scoped_release release;
-    early_stop::Support support;
-    while (support.lo < n && p[support.lo] == 0.0) ++support.lo;
-    support.hi = n;
-    while (support.hi > support.lo && p[support.hi - 1] == 0.0) --support.hi;
-    summary = early_stop::summarize_pmf(p, n, support, lv, n_levels, qu);
+    const early_stop::Support support = early_stop::support_of(p, n);
+    if (moments) summary = early_stop::pmf_moments(p, n, support);
+    early_stop::pmf_quantiles(p, support, lv, n_levels, qu);
   }
+  if (!moments) return py::make_tuple(py::none(), py::none(), quantiles);
   return py::make_tuple(summary.mean, summary.std, quantiles);
 }
 
@@ -140,9 +160,12 @@ void bind_early_stop(py::module_& m) {
         py::arg("num_threads"),
         "Exact law of the gap rule with its summary: (pmf, p_never, mean, std, quantiles at levels, ideal_epoch "
         "or None); see tunelab.stopping_distribution.");
-  m.def("pmf_summary", &pmf_summary, py::arg("pmf"), py::arg("levels"),
-        "(mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them; "
-        "see tunelab.StoppingDistribution.");
+  m.def("ideal_epoch", &ideal_epoch, py::arg("gap"), py::arg("threshold"),
+        "E* = first epoch (1-based) whose expected gap exceeds the threshold, or None; see "
+        "tunelab.stopping_distribution.");
+  m.def("pmf_summary", &pmf_summary, py::arg("pmf"), py::arg("levels"), py::arg("moments") = true,
+        "(mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them "
+        "(mean and std None, not computed, with moments=False); see tunelab.StoppingDistribution.");
   m.def("first_passage_counts", &first_passage_counts, py::arg("q"), py::arg("key"), py::arg("first"),
         py::arg("n_rep"), py::arg("num_threads"),
         "Histogram of first passages with per-epoch stop probabilities q; see tunelab.stopping_distribution.");

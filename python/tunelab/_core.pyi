@@ -331,6 +331,10 @@ def hutchinson_dense(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
     """
     Hutchinson probes z'Az of a dense matrix; see tunelab.hutchinson_trace.
     """
+def ideal_epoch(gap: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], threshold: typing.SupportsFloat | typing.SupportsIndex) -> int | None:
+    """
+    E* = first epoch (1-based) whose expected gap exceeds the threshold, or None; see tunelab.stopping_distribution.
+    """
 def lr_range_test_quadratic(H: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lrs: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], num_threads: typing.SupportsInt | typing.SupportsIndex, sym_tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
     """
     One-step losses f(x0 - lr H x0) on 1/2 x'Hx; see tunelab.lr_range_test_quadratic.
@@ -359,9 +363,9 @@ def philox4x32_10(ctr: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], k
     """
     Philox4x32-10 block function (see tunelab.reference.philox4x32_10).
     """
-def pmf_summary(pmf: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], levels: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> tuple:
+def pmf_summary(pmf: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], levels: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], moments: bool = True) -> tuple:
     """
-    (mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them; see tunelab.StoppingDistribution.
+    (mean, std, quantiles at levels) of a stop-epoch pmf over epochs 1..n, as NumPy's pairwise sums give them (mean and std None, not computed, with moments=False); see tunelab.StoppingDistribution.
     """
 def rademacher(n: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """

@@ -125,11 +125,6 @@ def _rho(rho: Any) -> float:
     return r
 
 
-def _ideal_epoch(gap: np.ndarray, threshold: float) -> int | None:
-    crossed = np.flatnonzero(gap > threshold)
-    return int(crossed[0]) + 1 if crossed.size else None
-
-
 def _stop_probabilities(gap: np.ndarray, threshold: float, sigma: float) -> np.ndarray:
     """Per-epoch stop probability of the gap rule under independent noise,
     ``q_e = P(G(e) + sigma xi > delta) = Phi((G(e) - delta) / sigma)``; with ``sigma = 0``, 1 where
@@ -282,7 +277,7 @@ _LEVELS = np.array(StoppingDistribution.quantile_levels)
 
 
 def _quantile(pmf: np.ndarray, level: float) -> float:
-    return float(_core.pmf_summary(pmf, np.array([level]))[2][0])
+    return float(_core.pmf_summary(pmf, np.array([level]), moments=False)[2][0])
 
 
 def _summary(pmf: np.ndarray) -> tuple[float, float, np.ndarray]:
@@ -422,7 +417,7 @@ def stopping_distribution(
     return StoppingDistribution(
         pmf=pmf,
         p_never=float(p_never),
-        ideal_epoch=_ideal_epoch(gap, threshold),
+        ideal_epoch=_core.ideal_epoch(gap, threshold),
         mean=mean,
         std=std,
         quantiles=quant,
@@ -491,7 +486,7 @@ class ThresholdChoice(Result):
 
 def _reliability_exact(gap: np.ndarray, delta: float, sigma: float, k: int, threads: int) -> tuple[float, int | None]:
     pmf, p_never = _core.exact_first_passage(gap, delta, sigma, threads)
-    e_star = _ideal_epoch(gap, delta)
+    e_star = _core.ideal_epoch(gap, delta)
     if e_star is None:
         return float(p_never), None
     return float(pmf[max(e_star - k, 1) - 1 : e_star + k].sum()), e_star

@@ -110,6 +110,16 @@ struct Support {
   std::int64_t lo = 0, hi = 0;
 };
 
+// The support of pmf[0, n): from its first to past its last nonzero entry (NaN counts as
+// nonzero, as in numpy.flatnonzero); lo == hi == n when every entry is 0.
+inline Support support_of(const double* pmf, std::int64_t n) noexcept {
+  Support s;
+  while (s.lo < n && pmf[s.lo] == 0.0) ++s.lo;
+  s.hi = n;
+  while (s.hi > s.lo && pmf[s.hi - 1] == 0.0) --s.hi;
+  return s;
+}
+
 // Exact law of E^ for the gap rule with independent Gaussian noise of standard deviation
 // sigma (>= 0) on the observed gap.
 //   pmf[e-1] = exp(S_{e-1}) * Phi(-z_e),  S_e = sum_{j<=e} log Phi(z_j),  p_never = exp(S_E).
@@ -254,9 +264,9 @@ double numpy_pairwise_sum(const X& x, std::int64_t begin, std::int64_t n, std::i
 
 }  // namespace detail
 
-// Mean and standard deviation of E^ given a stop within the horizon, and quantiles, of a pmf
-// over epochs 1..n whose nonzero entries lie in `support`. The operations and their order are
-// those of the NumPy expressions
+// The summary of a pmf over epochs 1..n whose nonzero entries lie in `support`: pmf_moments
+// gives the mass and the mean and standard deviation of E^ given a stop within the horizon,
+// pmf_quantiles the quantiles. The operations and their order are those of the NumPy expressions
 //   mass = pmf.sum(); e = arange(lo + 1., hi + 1.); p = pmf[lo:hi]
 //   mean = (e * p).sum() / mass; std = sqrt(max(((e - mean) ** 2 * p).sum() / mass, 0))
 //   quantile(level) = searchsorted(cumsum(pmf), level * (1 - 1e-12), "left") + 1  (inf past n)
@@ -266,8 +276,7 @@ struct PmfSummary {
   double mass = 0.0, mean = 0.0, std = 0.0;
 };
 
-inline PmfSummary summarize_pmf(const double* pmf, std::int64_t n, Support support, const double* levels,
-                                std::int64_t n_levels, double* quantiles) {
+inline PmfSummary pmf_moments(const double* pmf, std::int64_t n, Support support) {
   const std::int64_t lo = support.lo, hi = support.hi;
   PmfSummary out;
   out.mass = detail::numpy_pairwise_sum([&](std::int64_t i) { return i >= lo && i < hi ? pmf[i] : 0.0; }, 0, n, lo, hi);
@@ -291,8 +300,15 @@ inline PmfSummary summarize_pmf(const double* pmf, std::int64_t n, Support suppo
   } else {
     out.mean = out.std = std::numeric_limits<double>::quiet_NaN();
   }
-  // Quantiles: the running sum is 0 before lo and constant after hi; it never decreases
-  // (pmf >= 0), so each level's index is the first where it reaches the target.
+  return out;
+}
+
+// quantiles[k] for levels[k], k < n_levels. The running sum is 0 before lo and constant after
+// hi; it never decreases (pmf >= 0), so each level's index is the first where it reaches the
+// target.
+inline void pmf_quantiles(const double* pmf, Support support, const double* levels, std::int64_t n_levels,
+                          double* quantiles) {
+  const std::int64_t lo = support.lo, hi = support.hi;
   std::vector<std::int64_t> order;  // levels by target (a NaN target is never reached: inf)
   std::vector<double> target(static_cast<std::size_t>(n_levels));
   for (std::int64_t k = 0; k < n_levels; ++k) {
@@ -311,7 +327,6 @@ inline PmfSummary summarize_pmf(const double* pmf, std::int64_t n, Support suppo
     while (next < order.size() && c >= target[static_cast<std::size_t>(order[next])])
       quantiles[order[next++]] = static_cast<double>(i + 1);
   }
-  return out;
 }
 
 // Monte Carlo of a first passage with independent per-epoch stopping probabilities q[e-1]
