@@ -12,7 +12,8 @@ Rows
   Linux only) of a fresh subprocess running sample -> model -> analyse, minus its resident
   memory just before (after imports and a tiny warm-up run), for SALib, for tunelab holding the whole design, and for ``sobol_analyze``
   (chunked: the design is never held whole). Also tracemalloc's peak (NumPy allocations only).
-* ``sobol_points`` d = 64, n = 2^20 against ``scipy.stats.qmc.Sobol(64).random(n)``.
+* ``sobol_points`` d = 64, n = 2^20 against ``scipy.stats.qmc.Sobol(64).random(n)``, into a
+  fresh array and (``out=``) into one preallocated array reused call after call.
 * ``point estimates`` (no resampling) against OpenTURNS' ``SaltelliSensitivityAlgorithm`` on
   its own design of the same size (when openturns is installed).
 """
@@ -179,11 +180,18 @@ def _bench_points(bench: Bench) -> None:
     if qmc is not None:
         baselines["scipy qmc.Sobol (1 thr)"] = median_time(lambda: qmc.Sobol(d, rng=1).random(n))
     # The kernel writes n*d doubles into a fresh array: it is bound by page faults and memory
-    # bandwidth, so also show one thread (SciPy's draw runs on one).
+    # bandwidth, so also show one thread (SciPy's draw runs on one). The out= rows write the same
+    # points into one preallocated array (its pages touched by median_time's warm-up call), as a
+    # Monte Carlo loop drawing batch after batch would: no fresh pages to zero.
+    buf = np.empty((n, d))
     for threads in sorted({1, bench.threads or tunelab._core.max_threads()}):
+        size = f"d={d} n=2^{n.bit_length() - 1}"
         t = median_time(lambda: tunelab.sobol_points(d, n, rng=1, num_threads=threads))
-        bench.record(Row("sobol", f"sobol_points scrambled ({threads} thr)", f"d={d} n=2^{n.bit_length() - 1}", t,
+        bench.record(Row("sobol", f"sobol_points scrambled ({threads} thr)", size, t,
                          baselines, {"GB_per_s_written": n * d * 8 / t / 1e9}))
+        t_out = median_time(lambda: tunelab.sobol_points(d, n, rng=1, num_threads=threads, out=buf))
+        bench.record(Row("sobol", f"sobol_points scrambled, out= ({threads} thr)", size, t_out, baselines,
+                         {"GB_per_s_written": n * d * 8 / t_out / 1e9, "fresh/out": t / t_out}))
 
 
 def _bench_openturns(bench: Bench, n: int) -> None:

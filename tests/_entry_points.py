@@ -392,6 +392,18 @@ def _points_tiny() -> Any:
     return tunelab.sobol_points(5, 64, rng=2)
 
 
+def _points_into_tiny() -> Any:
+    return tunelab.sobol_points(5, 64, rng=2, out=np.empty((64, 5)))
+
+
+def _points_into_medium() -> Any:
+    """Batches into one reused array (the use of out=): no fresh pages after the first call."""
+    buf = np.empty((2**14, 256))
+    for k in range(25):
+        tunelab.sobol_points(256, 2**14, first=k * 2**14, rng=1, num_threads=1, out=buf)
+    return buf
+
+
 def _saltelli_tiny() -> Any:
     return tunelab.saltelli_sample(PROBLEM, 32, second_order=True, rng=2)
 
@@ -458,6 +470,7 @@ KERNELS: list[KernelEntry] = [
                 medium=lambda: tunelab.simulate_quadratic(H4, lr=0.1, steps=2000, replicas=4096, rng=1, num_threads=1)),
     KernelEntry("sobol_points", ("sobol_points",), _points_tiny, _eq(_points_tiny()),
                 medium=lambda: _repeat(25, tunelab.sobol_points, 256, 2**14, rng=1, num_threads=1)),
+    KernelEntry("sobol_points[out]", ("sobol_points",), _points_into_tiny, _eq(_points_tiny()), medium=_points_into_medium),
     KernelEntry("saltelli_sample", ("saltelli_sample",), _saltelli_tiny, _eq(_saltelli_tiny()),
                 medium=lambda: _repeat(40, tunelab.saltelli_sample, _BIG_PROBLEM, 2**12, second_order=True, rng=1,
                                        num_threads=1)),

@@ -605,6 +605,8 @@ SPECS: dict[str, Spec] = {
                     dict(names="names", bounds="array", groups="names")),
     "sobol_points": Spec(tunelab.sobol_points, dict(d=3, n=16, scramble=True, first=0, rng=1, num_threads=None),
                          dict(d="size", n="size", scramble="bool", first="size", rng="rng", num_threads="threads")),
+    "sobol_points[out]": Spec(lambda **k: tunelab.sobol_points(3, 16, rng=1, **k), dict(out=np.empty((16, 3))),
+                              dict(out="out")),
     "saltelli_sample": Spec(tunelab.saltelli_sample,
                             dict(problem=_PROBLEM, n=16, second_order=False, scramble=True, sampling="sobol", replicates=1,
                                  rng=1, num_threads=None),

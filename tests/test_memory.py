@@ -123,7 +123,7 @@ EP, EL = (_core.EigenOptions(method=m, which=_core.Which.LA, reorth=_core.Reorth
 QO = _core.QuadraticOptions(optimizer=_core.Optimizer.sgd, nesterov=False, noise=_core.Noise.gaussian, dof=3.0, steps=4,
                             record_every=1, grain=32, max_loss=1e8)
 low, width, grp = np.zeros(3), np.ones(3), np.arange(3, dtype=np.int32); Ys = (np.arange(30.0) ** 1.5 % 7).reshape(15, 2)
-Xg = np.full((4, 3), 0.3)
+Xg = np.full((4, 3), 0.3); Xo = np.empty((8, 3))
 """
 LEAK_CALLS = {
     "standard_normal_into": "_core.standard_normal_into(out, 1, 0, 0, 1)",
@@ -164,6 +164,7 @@ LEAK_CALLS = {
     "sobol_g_indices": "_core.sobol_g_indices(x0)",
     "sobol_matrices": "_core.sobol_matrices(4, True, 1, 0)",
     "sobol_points": "_core.sobol_points(3, 8, 0, True, 1, 0, 1)",
+    "sobol_points[out]": "_core.sobol_points(3, 8, 0, True, 1, 0, 1, Xo)",
 }
 LEAK_EXEMPT = {"openmp_enabled", "max_threads", "rng_simd_level", "stream_axpy", "stream_triad"}  # no allocation
 CALLS, WARMUP = 10_000, 1_000

@@ -101,6 +101,77 @@ def test_points_equal_reference(d, n, first, seed, scramble):
     np.testing.assert_array_equal(ours, ref.sobol_points(d, n, first=first, matrices=mats))
 
 
+@given(
+    d=st.integers(1, 12), n=st.integers(0, 5000), first=st.integers(0, 5000), seed=st.integers(0, 2**32),
+    scramble=st.booleans(), threads=st.sampled_from([1, 2, 3]), fill=st.sampled_from([0.0, np.nan, -1.0]),
+)
+def test_points_into_out_equal_the_fresh_array(d, n, first, seed, scramble, threads, fill):
+    """out= gets the bits of the call without it (blocks of 2048 points: several tasks for any
+    thread count), whatever the array held before, and is itself the result."""
+    fresh = tunelab.sobol_points(d, n, scramble=scramble, first=first, rng=seed, num_threads=threads)
+    out = np.full((n, d), fill)
+    res = tunelab.sobol_points(d, n, scramble=scramble, first=first, rng=seed, num_threads=threads, out=out)
+    assert res is out
+    np.testing.assert_array_equal(out, fresh)
+    np.testing.assert_array_equal(tunelab.sobol_points(d, n, scramble=scramble, first=first, rng=seed, out=out), fresh)
+
+
+def test_points_into_a_reused_array_and_a_subclass():
+    """Batches drawn into one array with first= are the pieces of one long draw; an ndarray
+    subclass (np.memmap-like) is filled in place and returned as given."""
+    whole = tunelab.sobol_points(7, 3000, rng=9)
+    buf = np.empty((1000, 7))
+    for k in range(3):
+        assert tunelab.sobol_points(7, 1000, first=1000 * k, rng=9, out=buf) is buf
+        np.testing.assert_array_equal(buf, whole[1000 * k : 1000 * (k + 1)])
+
+    class Sub(np.ndarray):
+        pass
+
+    sub = np.zeros((64, 3)).view(Sub)
+    assert tunelab.sobol_points(3, 64, rng=2, out=sub) is sub
+    np.testing.assert_array_equal(np.asarray(sub), tunelab.sobol_points(3, 64, rng=2))
+
+
+_BAD_OUT = [
+    ("float32", lambda: np.zeros((16, 3), np.float32), TypeError, "out must be a float64 numpy array; got float32"),
+    ("int64", lambda: np.zeros((16, 3), np.int64), TypeError, "out must be a float64 numpy array; got int64"),
+    ("big-endian", lambda: np.zeros((16, 3), ">f8"), TypeError, "out must be a float64 numpy array; got >f8"),
+    ("list", lambda: [[0.0] * 3] * 16, TypeError, "out must be a float64 numpy array; got list"),
+    ("transposed-shape", lambda: np.zeros((3, 16)), ValueError, r"out must have shape \(n, d\) = \(16, 3\); got \(3, 16\)"),
+    ("1-d", lambda: np.zeros(48), ValueError, r"out must have shape \(n, d\) = \(16, 3\); got \(48,\)"),
+    ("too many rows", lambda: np.zeros((17, 3)), ValueError, r"out must have shape .* got \(17, 3\)"),
+    ("fortran", lambda: np.zeros((16, 3), order="F"), ValueError, "out must be C-contiguous"),
+    ("strided", lambda: np.zeros((32, 3))[::2], ValueError, "out must be C-contiguous"),
+    ("read-only", lambda: _readonly(np.zeros((16, 3))), ValueError, "out must be writeable"),
+]
+
+
+def _readonly(a):
+    a.flags.writeable = False
+    return a
+
+
+@pytest.mark.parametrize(("make", "exc", "match"), [c[1:] for c in _BAD_OUT], ids=[c[0] for c in _BAD_OUT])
+def test_bad_out_is_refused_and_left_untouched(make, exc, match):
+    out = make()
+    before = np.array(out, copy=True)
+    gen = np.random.default_rng(5)
+    state = gen.bit_generator.state
+    with pytest.raises(exc, match=match):
+        tunelab.sobol_points(3, 16, rng=gen, out=out)
+    np.testing.assert_array_equal(np.asarray(out), before)
+    assert gen.bit_generator.state == state  # refused before the scrambling key is drawn
+    # the compiled kernel refuses them on its own too (its arguments are not converted)
+    if not isinstance(out, list) and out.dtype == np.float64 and out.flags.c_contiguous:
+        with pytest.raises((TypeError, ValueError), match="out"):
+            _core.sobol_points(3, 16, 0, True, 1, 0, 1, out)
+        np.testing.assert_array_equal(out, before)
+    elif not isinstance(out, list):
+        with pytest.raises(TypeError):  # pybind11: incompatible function arguments
+            _core.sobol_points(3, 16, 0, True, 1, 0, 1, out)
+
+
 def test_scrambled_points_keep_balance_and_pieces_join():
     """A scrambled Sobol' net of 2^m points has exactly one point in each interval of width
     2^-m in every coordinate, and in each 2^-a x 2^-b box with a + b = m for the first two

@@ -2,17 +2,26 @@
 #include "common.hpp"
 #include "tunelab/sobol.hpp"
 
+#include <optional>
+
 namespace tunelab::bind {
 
 namespace {
 
+// Into out when given (C-contiguous float64 (n, d), not converted: .noconvert()), else into a new
+// array; out is checked before any work and the (n, d) array is then not allocated.
 py::array_t<double> sobol_points(int d, std::int64_t n, std::int64_t first, bool scramble, std::uint64_t key,
-                                 std::uint64_t stream, int num_threads) {
+                                 std::uint64_t stream, int num_threads, std::optional<inout_array<double>> out_arg) {
   if (n < 0) throw std::invalid_argument("n must be >= 0; got " + std::to_string(n));
+  if (out_arg) {
+    require_shape("out", *out_arg, {static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(d)}, "(n, d)");
+    require_writeable("out", *out_arg);
+  }
   std::vector<std::uint32_t> v(static_cast<std::size_t>(std::max(d, 0)) * sobol::kBits), shift(static_cast<std::size_t>(std::max(d, 0)), 0u);
   sobol::direction_integers(d, v.data());
   if (scramble) sobol::scramble(d, v.data(), shift.data(), rng::split_key(key), stream);
-  auto out = empty<double>({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(d)});
+  py::array_t<double> out = out_arg ? py::reinterpret_borrow<py::array_t<double>>(*out_arg)
+                                    : empty<double>({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(d)});
   double* p = out.mutable_data();
   {
     py::gil_scoped_release release;
@@ -117,7 +126,8 @@ py::tuple g_indices(in_array<double> a) {
 void bind_sobol(py::module_& m) {
   m.attr("sobol_max_dim") = sobol::kMaxDim;
   m.def("sobol_points", &sobol_points, py::arg("d"), py::arg("n"), py::arg("first"), py::arg("scramble"), py::arg("key"),
-        py::arg("stream"), py::arg("num_threads"), "Sobol' points (n, d); see tunelab.sobol_points.");
+        py::arg("stream"), py::arg("num_threads"), py::arg("out").noconvert() = py::none(),
+        "Sobol' points (n, d), written into out (C-contiguous float64 (n, d)) when given; see tunelab.sobol_points.");
   m.def("sobol_matrices", &sobol_matrices, py::arg("d"), py::arg("scramble"), py::arg("key"), py::arg("stream"),
         "Scrambled direction integers (d, 30) and digital shift (d,); see tunelab.reference.sobol.");
   m.def("saltelli_sample", &saltelli, py::arg("low"), py::arg("width"), py::arg("group"), py::arg("num_groups"), py::arg("n"),

@@ -403,9 +403,9 @@ def sobol_matrices(d: typing.SupportsInt | typing.SupportsIndex, scramble: bool,
     """
     Scrambled direction integers (d, 30) and digital shift (d,); see tunelab.reference.sobol.
     """
-def sobol_points(d: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, scramble: bool, key: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+def sobol_points(d: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, scramble: bool, key: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, out: numpy.typing.NDArray[numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float64]:
     """
-    Sobol' points (n, d); see tunelab.sobol_points.
+    Sobol' points (n, d), written into out (C-contiguous float64 (n, d)) when given; see tunelab.sobol_points.
     """
 def spearman_matrix(X: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], axis: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
     """

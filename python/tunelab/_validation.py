@@ -18,6 +18,7 @@ __all__ = [
     "per_replica",
     "check_callable",
     "check_alloc",
+    "check_out",
     "broadcast_shape",
     "scalar_or_array",
 ]
@@ -177,6 +178,25 @@ def check_alloc(name: str, shape: Iterable[int], itemsize: int = 8) -> None:
         n *= s
     if n * itemsize > MAX_ALLOC_BYTES:
         raise ValueError(f"{name} is too large: an output of shape {shape} ({n * itemsize:.3g} bytes) cannot be allocated")
+
+
+def check_out(out: Any, shape: tuple[int, ...] | None = None, symbolic: str = "") -> np.ndarray:
+    """Return ``out`` itself if a kernel can fill it in place: a float64 ndarray, C-contiguous and
+    writeable, of exactly ``shape`` when given (``symbolic`` names it in the message, e.g. "(n, d)").
+
+    Wrong types and dtypes raise ``TypeError``, the wrong shape, layout or a read-only array
+    ``ValueError``; every message names ``out``.
+    """
+    if not isinstance(out, np.ndarray) or out.dtype != np.float64:
+        got = out.dtype if isinstance(out, np.ndarray) else type(out).__name__
+        raise TypeError(f"out must be a float64 numpy array; got {got}")
+    if shape is not None and out.shape != tuple(shape):
+        raise ValueError(f"out must have shape {symbolic + ' = ' if symbolic else ''}{tuple(shape)}; got {out.shape}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous (it is filled in place)")
+    if not out.flags.writeable:
+        raise ValueError("out must be writeable (it is filled in place)")
+    return out
 
 
 def check_callable(name: str, value: Any) -> Any:

@@ -15,7 +15,7 @@ from . import _core
 from ._interrupt import interruptible
 from ._random import RNGLike, kernel_key
 from ._threads import resolve_num_threads
-from ._validation import check_alloc, check_int
+from ._validation import check_alloc, check_int, check_out
 
 __all__ = ["standard_normal", "uniform"]
 
@@ -38,13 +38,7 @@ def _fill(
         size = check_int("size", size, minimum=0)
         check_alloc("size", (size,))
     else:
-        if not isinstance(out, np.ndarray) or out.dtype != np.float64:
-            got = out.dtype if isinstance(out, np.ndarray) else type(out).__name__
-            raise TypeError(f"out must be a float64 numpy array; got {got}")
-        if not out.flags.c_contiguous:
-            raise ValueError("out must be C-contiguous (it is filled in place)")
-        if not out.flags.writeable:
-            raise ValueError("out must be writeable (it is filled in place)")
+        out = check_out(out)
         if size is not None and check_int("size", size, minimum=0) != out.size:
             raise ValueError(f"size must equal out.size ({out.size}) when both are given; got {size}")
     stream = check_int("stream", stream, minimum=0, maximum=2**64 - 1)

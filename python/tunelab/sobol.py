@@ -33,7 +33,7 @@ from ._chunks import check_executor, run_chunks
 from ._random import RNGLike, kernel_key
 from ._results import Result, get_axes
 from ._threads import resolve_num_threads
-from ._validation import as_array, check_bool, check_choice, check_int, check_real
+from ._validation import as_array, check_bool, check_choice, check_int, check_out, check_real
 
 __all__ = [
     "Problem",
@@ -381,6 +381,7 @@ def sobol_points(
     first: int = 0,
     rng: RNGLike = None,
     num_threads: int | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sobol' low-discrepancy points in ``[0, 1)^d``.
 
@@ -401,10 +402,20 @@ def sobol_points(
         Seed of the scrambling (SPEC 7).
     num_threads : int, optional
         OpenMP threads; the points do not depend on it.
+    out : ndarray, optional
+        A C-contiguous, writeable float64 array of shape exactly ``(n, d)`` to write the points
+        into (every element is overwritten); it is returned, bit-identical to a call without
+        ``out``, as with ``numpy.random.Generator.random(out=)``. Drawing batch after batch into
+        one reused array saves the fresh output's memory: for large outputs most of a call's
+        time is the operating system zeroing the new array's pages on first touch (about 90 %
+        at d = 64, n = 2^20, 512 MB), which a reused array has already paid. Anything else
+        raises ``TypeError`` (not a float64 ndarray) or ``ValueError`` (wrong shape, not
+        C-contiguous, read-only), and ``out`` is left untouched.
 
     Returns
     -------
     ndarray, shape (n, d)
+        ``out`` itself when given.
 
     Notes
     -----
@@ -421,8 +432,12 @@ def sobol_points(
     if first + n > _MAX_POINTS:
         raise ValueError(f"n: points first .. first + n - 1 must be below 2^30; got first={first}, n={n}")
     check_bool("scramble", scramble)
+    if out is not None:
+        out = check_out(out, (n, d), "(n, d)")
+    threads = resolve_num_threads(num_threads)
     key = kernel_key(rng) if scramble else 0
-    return _core.sobol_points(d, n, first, scramble, key, 0, resolve_num_threads(num_threads))
+    points = _core.sobol_points(d, n, first, scramble, key, 0, threads, out)
+    return points if out is None else out  # out itself, also for an ndarray subclass (the kernel sees a base-class view)
 
 
 def _rows_per_block(groups: int, second_order: bool) -> int:
