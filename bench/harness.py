@@ -67,7 +67,7 @@ class Bench:
         extra = ", ".join(f"{k}={_fmt(v)}" for k, v in row.extra.items())
         timing = f"{row.seconds * 1e3:10.3f} ms" if row.seconds == row.seconds else f"{'-':>10}   "
         print(
-            f"  {row.kernel:<32} {row.size:<22} {timing}"
+            f"  {row.kernel:<38} {row.size:<22} {timing}"
             + (f"  [{ratios}]" if ratios else "")
             + (f"  {extra}" if extra else ""),
             flush=True,
