@@ -283,11 +283,10 @@ def _quantile(pmf: np.ndarray, level: float) -> float:
 def _summary(pmf: np.ndarray) -> tuple[float, float, np.ndarray]:
     """Mean and std of the stop epoch given a stop, and the quantiles at ``quantile_levels``:
     one compiled pass over the pmf's support (``_core.pmf_summary``; the bits of the NumPy
-    expressions ``(e * p).sum() / pmf.sum()`` etc. -- see ``early_stop.hpp``, summarize_pmf). A
-    quantile is the smallest ``e`` with ``sum(pmf[:e]) >= level`` (a relative slack of 1e-12
-    absorbs the rounding of the cumulative sum), ``inf`` past the horizon."""
-    mean, std, quantiles = _core.pmf_summary(pmf, _LEVELS)
-    return mean, std, quantiles
+    expressions ``(e * p).sum() / pmf.sum()`` etc. -- see ``early_stop.hpp``, pmf_moments and
+    pmf_quantiles). A quantile is the smallest ``e`` with ``sum(pmf[:e]) >= level`` (a relative
+    slack of 1e-12 absorbs the rounding of the cumulative sum), ``inf`` past the horizon."""
+    return _core.pmf_summary(pmf, _LEVELS)
 
 
 def stopping_distribution(
@@ -401,23 +400,22 @@ def stopping_distribution(
         # summary and E* (the NumPy steps around the kernel cost as much as the kernel).
         threads = resolve_num_threads(num_threads, default=1)
         pmf, p_never, mean, std, quant, ideal = _core.exact_law(gap, threshold, sigma, _LEVELS, threads)
-        return StoppingDistribution(
-            pmf=pmf, p_never=p_never, ideal_epoch=ideal, mean=mean, std=std, quantiles=quant, threshold=threshold,
-            gap=gap, noise_std=(st, sv), rho=rho, method=method, n_rep=None,
-        )  # fmt: skip
-    key = kernel_key(rng)
-    if rho == 0.0:
-        q = np.ascontiguousarray(_stop_probabilities(gap, threshold, sigma))
-        task = partial(_hazard_task, q=q, key=key)
+        reps = None
     else:
-        task = partial(_ar1_task, gap=gap, threshold=threshold, sigma=sigma, rho=rho, key=key)
-    counts = _counts(task, n_rep, E + 1, executor, progress, num_threads, "stopping_distribution")
-    pmf, p_never = counts[:E] / n_rep, float(counts[E] / n_rep)
-    mean, std, quant = _summary(pmf)
+        key = kernel_key(rng)
+        if rho == 0.0:
+            q = np.ascontiguousarray(_stop_probabilities(gap, threshold, sigma))
+            task = partial(_hazard_task, q=q, key=key)
+        else:
+            task = partial(_ar1_task, gap=gap, threshold=threshold, sigma=sigma, rho=rho, key=key)
+        counts = _counts(task, n_rep, E + 1, executor, progress, num_threads, "stopping_distribution")
+        pmf, p_never, reps = counts[:E] / n_rep, float(counts[E] / n_rep), n_rep
+        mean, std, quant = _summary(pmf)
+        ideal = _core.ideal_epoch(gap, threshold)
     return StoppingDistribution(
         pmf=pmf,
         p_never=float(p_never),
-        ideal_epoch=_core.ideal_epoch(gap, threshold),
+        ideal_epoch=ideal,
         mean=mean,
         std=std,
         quantiles=quant,
@@ -426,7 +424,7 @@ def stopping_distribution(
         noise_std=(st, sv),
         rho=rho,
         method=method,
-        n_rep=n_rep,
+        n_rep=reps,
     )
 
 

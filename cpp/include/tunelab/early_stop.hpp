@@ -152,7 +152,7 @@ inline std::int64_t exact_first_passage_head(const double* gap, std::int64_t n_e
   const std::int64_t threads = resolve_threads(num_threads);
   double s = 0.0, surv = 1.0;
   std::int64_t lo = -1, hi = 0;
-  // Epoch i from its terms; false (nothing written) when the survival has underflowed.
+  // Epoch i from its terms: its pmf entry (a zero only when the pmf is not pre-zeroed), S and the survival.
   auto step = [&](std::int64_t i, double lc, double q, double c) {
     const double p = q == 0.0 ? 0.0 : surv * q;  // +0.0 or positive (or NaN)
     if (p != 0.0) {  // (NaN counts as nonzero, as in numpy.flatnonzero)
