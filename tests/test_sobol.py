@@ -116,6 +116,25 @@ def test_points_into_out_equal_the_fresh_array(d, n, first, seed, scramble, thre
     np.testing.assert_array_equal(tunelab.sobol_points(d, n, scramble=scramble, first=first, rng=seed, out=out), fresh)
 
 
+@pytest.mark.parametrize("d", [5, 6])
+@pytest.mark.parametrize("offset", [0, 1])
+def test_large_outputs_streamed_past_the_cache_equal_the_reference(d, offset):
+    """Outputs of 16 MiB or more are written with non-temporal stores, in 16-byte pairs: odd d
+    and an out= array starting 8 bytes off a 16-byte boundary (offset=1: every row, or every
+    other row, starts unaligned) store their odd element as usual. The first, middle and last
+    points equal the NumPy reference, and out= equals the fresh array."""
+    n, m, seed = 2**19 + 3, 2048, 4
+    assert n * d * 8 >= 16 << 20  # the streamed path
+    fresh = tunelab.sobol_points(d, n, rng=seed)
+    out = np.full(n * d + offset, np.nan)[offset:].reshape(n, d)
+    assert (out.ctypes.data % 16 != 0) == bool(offset)
+    assert tunelab.sobol_points(d, n, rng=seed, out=out) is out
+    np.testing.assert_array_equal(out, fresh)
+    mats = ref.sobol_scramble_matrices(d, kernel_key(seed))
+    for first in (0, n // 2 - 1, n - m):
+        np.testing.assert_array_equal(fresh[first : first + m], ref.sobol_points(d, m, first=first, matrices=mats))
+
+
 def test_points_into_a_reused_array_and_a_subclass():
     """Batches drawn into one array with first= are the pieces of one long draw; an ndarray
     subclass (np.memmap-like) is filled in place and returned as given."""

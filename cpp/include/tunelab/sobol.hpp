@@ -37,6 +37,10 @@
 #include "tunelab/rng.hpp"
 #include "tunelab/sobol_directions.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace tunelab::sobol {
 
 constexpr int kBits = 30;
@@ -166,6 +170,31 @@ inline void point_state(std::int64_t i, int d, const std::uint32_t* v, const std
 
 constexpr std::int64_t kPointBlock = 2048;  // points per parallel task
 
+// Outputs of at least this many bytes (twice the last-level cache of a typical core complex) are
+// written with non-temporal stores: the kernel never reads them back, and a cached store to a
+// line not in cache first reads it from memory (read-for-ownership), doubling the traffic.
+// Measured at d = 64, n = 2^20 (512 MiB) on one Zen 1 core: 76 ms -> 63 ms into a reused array.
+constexpr std::int64_t kStreamBytes = std::int64_t{16} << 20;
+
+// Point state q (d words) as a row of d doubles; the same values with or without streaming.
+inline void write_row(const std::uint32_t* q, int d, double* row, bool stream) {
+#if defined(__SSE2__)
+  if (stream) {  // 16-byte non-temporal pairs; an unaligned first or odd last element is stored as usual
+    int j = 0;
+    if (reinterpret_cast<std::uintptr_t>(row) % 16 != 0) {
+      row[0] = to_unit(q[0]);
+      j = 1;
+    }
+    for (; j + 1 < d; j += 2) _mm_stream_pd(row + j, _mm_set_pd(to_unit(q[j + 1]), to_unit(q[j])));
+    if (j < d) row[j] = to_unit(q[j]);
+    return;
+  }
+#else
+  (void)stream;
+#endif
+  for (int j = 0; j < d; ++j) row[j] = to_unit(q[j]);
+}
+
 // Points first .. first + n - 1 of the (scrambled) sequence into out (n rows of d doubles).
 inline void fill_points(int d, std::int64_t first, std::int64_t n, const std::uint32_t* v, const std::uint32_t* shift,
                         double* out, int num_threads) {
@@ -175,7 +204,8 @@ inline void fill_points(int d, std::int64_t first, std::int64_t n, const std::ui
                                 ", n=" + std::to_string(n));
   }
   const std::int64_t tasks = (n + kPointBlock - 1) / kPointBlock;
-  parallel_for(tasks, num_threads, [&](std::int64_t t) {
+  const bool stream = n * d * static_cast<std::int64_t>(sizeof(double)) >= kStreamBytes;
+  parallel_for(tasks, num_threads, [=](std::int64_t t) {  // by value: the uint32 stores below cannot alias d
     const std::int64_t lo = first + t * kPointBlock;
     const std::int64_t hi = std::min(first + n, lo + kPointBlock);
     std::vector<std::uint32_t> q(static_cast<std::size_t>(d));
@@ -186,10 +216,11 @@ inline void fill_points(int d, std::int64_t first, std::int64_t n, const std::ui
         std::uint32_t* qp = q.data();
         for (int j = 0; j < d; ++j) qp[j] ^= vk[j];
       }
-      double* row = out + (i - first) * d;
-      const std::uint32_t* qp = q.data();
-      for (int j = 0; j < d; ++j) row[j] = to_unit(qp[j]);
+      write_row(q.data(), d, out + (i - first) * d, stream);
     }
+#if defined(__SSE2__)
+    if (stream) _mm_sfence();  // the streamed rows are visible before the task counts as done
+#endif
   });
 }
 
