@@ -124,8 +124,8 @@ inline void philox_blocks_scalar(const Key& key, std::uint64_t stream, std::uint
 }
 
 #ifdef TUNELAB_X86_DISPATCH
-// One Philox round on 8 counters held as structure of arrays (c0..c3, 8 x 32 bits each).
-// _mm256_mul_epu32 multiplies the even 32-bit lanes into 64-bit products; the odd lanes are
+// AVX-512F: one Philox round on 16 counters held as structure of arrays (c0..c3, 16 x 32 bits
+// each). _mm512_mul_epu32 multiplies the even 32-bit lanes into 64-bit products; the odd lanes are
 // shifted down and multiplied separately, and blends put the halves back in their lanes.
 #define TUNELAB_PHILOX_MULHILO(W, c, m, hi, lo)                                                 \
   do {                                                                                          \
@@ -148,43 +148,46 @@ __attribute__((target("avx2"))) inline void transpose_store_avx2(__m256i c0, __m
   _mm256_storeu_si256(o + 3, _mm256_permute2x128_si256(u2, u3, 0x31));
 }
 
-// 8 G blocks with AVX2: G independent groups of 8 counters, interleaved so that the multiplies'
-// latency is hidden (one group alone is latency-bound).
+// 4 G blocks with AVX2: G independent groups of 4 counters, one block per 64-bit lane, so that
+// _mm256_mul_epu32 (which reads the low 32 bits of each lane) gives a word's whole 64-bit
+// product without the odd-lane shifts and blends of the 32-bit layout: hi is the product shifted
+// down, and lo is the product itself, whose upper 32 bits ride along unread (they only ever reach
+// other words' upper halves, through XOR) until the store keeps the low halves. Per round and 4
+// blocks: 2 multiplies, 2 shifts, 4 XORs. On Zen 1 this takes 7.5 ns per block against 10.7 for
+// the 32-bit layout (8 counters per register, 3 shifts and 2 blends per multiply pair).
 template <int G>
-__attribute__((target("avx2"))) inline void philox8_avx2(const Key& key, std::uint64_t stream, std::uint64_t slot,
+__attribute__((target("avx2"))) inline void philox4_avx2(const Key& key, std::uint64_t stream, std::uint64_t slot,
                                                          std::uint32_t* out) noexcept {
-#define TUNELAB_BLEND_ODD(W, a, b) _mm256_blend_epi32(a, b, 0xAA)
-  alignas(32) std::uint32_t lo[8 * G], hi[8 * G];
-  for (int l = 0; l < 8 * G; ++l) {
-    const std::uint64_t s = slot + static_cast<std::uint64_t>(l);
-    lo[l] = static_cast<std::uint32_t>(s);
-    hi[l] = static_cast<std::uint32_t>(s >> 32);
-  }
   __m256i c0[G], c1[G], c2[G], c3[G];
+  const __m256i base = _mm256_set1_epi64x(static_cast<long long>(slot));
   for (int g = 0; g < G; ++g) {
-    c0[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8 * g));
-    c1[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8 * g));
-    c2[g] = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(stream)));
-    c3[g] = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(stream >> 32)));
+    c0[g] = _mm256_add_epi64(base, _mm256_set_epi64x(4 * g + 3, 4 * g + 2, 4 * g + 1, 4 * g));  // slot + l (mod 2^64)
+    c1[g] = _mm256_srli_epi64(c0[g], 32);
+    c2[g] = _mm256_set1_epi64x(static_cast<long long>(stream & 0xFFFFFFFFu));
+    c3[g] = _mm256_set1_epi64x(static_cast<long long>(stream >> 32));
   }
-  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kMul0)), m1 = _mm256_set1_epi32(static_cast<int>(kMul1));
+  const __m256i m0 = _mm256_set1_epi64x(kMul0), m1 = _mm256_set1_epi64x(kMul1);
   std::uint32_t k0 = key[0], k1 = key[1];
   for (int r = 0; r < 10; ++r) {
     const __m256i kk0 = _mm256_set1_epi32(static_cast<int>(k0)), kk1 = _mm256_set1_epi32(static_cast<int>(k1));
     for (int g = 0; g < G; ++g) {
-      __m256i hi0, lo0, hi1, lo1;
-      TUNELAB_PHILOX_MULHILO(256, c0[g], m0, hi0, lo0);
-      TUNELAB_PHILOX_MULHILO(256, c2[g], m1, hi1, lo1);
-      c0[g] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[g]), kk0);
-      c2[g] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[g]), kk1);
-      c1[g] = lo1;
-      c3[g] = lo0;
+      const __m256i p0 = _mm256_mul_epu32(c0[g], m0), p1 = _mm256_mul_epu32(c2[g], m1);
+      c0[g] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), c1[g]), kk0);
+      c2[g] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), c3[g]), kk1);
+      c1[g] = p1;
+      c3[g] = p0;
     }
     k0 += kWeyl0;
     k1 += kWeyl1;
   }
-  for (int g = 0; g < G; ++g) transpose_store_avx2(c0[g], c1[g], c2[g], c3[g], out + 32 * g);
-#undef TUNELAB_BLEND_ODD
+  for (int g = 0; g < G; ++g) {  // words (w0 | w1 << 32, w2 | w3 << 32) per lane, then block-major
+    const __m256i w01 = _mm256_blend_epi32(c0[g], _mm256_slli_epi64(c1[g], 32), 0xAA);
+    const __m256i w23 = _mm256_blend_epi32(c2[g], _mm256_slli_epi64(c3[g], 32), 0xAA);
+    const __m256i b02 = _mm256_unpacklo_epi64(w01, w23), b13 = _mm256_unpackhi_epi64(w01, w23);  // blocks 0,2 | 1,3
+    auto* o = reinterpret_cast<__m256i*>(out + 16 * g);
+    _mm256_storeu_si256(o, _mm256_permute2x128_si256(b02, b13, 0x20));
+    _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(b02, b13, 0x31));
+  }
 }
 
 // 16 G blocks with AVX-512F, G interleaved groups of 16 counters. (GCC 12 reports
@@ -254,9 +257,8 @@ inline void philox_blocks(const Key& key, std::uint64_t stream, std::uint64_t sl
     for (; j + 16 <= nb; j += 16) philox16_avx512<1>(key, stream, slot + static_cast<std::uint64_t>(j), out + 4 * j);
   }
   if (level >= 1) {
-    for (; j + 24 <= nb; j += 24) philox8_avx2<3>(key, stream, slot + static_cast<std::uint64_t>(j), out + 4 * j);
-    for (; j + 16 <= nb; j += 16) philox8_avx2<2>(key, stream, slot + static_cast<std::uint64_t>(j), out + 4 * j);
-    for (; j + 8 <= nb; j += 8) philox8_avx2<1>(key, stream, slot + static_cast<std::uint64_t>(j), out + 4 * j);
+    for (; j + 8 <= nb; j += 8) philox4_avx2<2>(key, stream, slot + static_cast<std::uint64_t>(j), out + 4 * j);
+    for (; j + 4 <= nb; j += 4) philox4_avx2<1>(key, stream, slot + static_cast<std::uint64_t>(j), out + 4 * j);
   }
 #endif
   philox_blocks_scalar(key, stream, slot + static_cast<std::uint64_t>(j), nb - j, out + 4 * j);
@@ -349,15 +351,19 @@ __attribute__((target("avx2"))) inline std::int32_t zig_batch_avx2(const std::ui
                                                                    std::int32_t* slow) noexcept {
   std::int32_t ns = 0;
   std::int64_t j = 0;
-  const __m256i low8 = _mm256_set1_epi64x(0xFF), sbit = _mm256_set1_epi64x(0x100);
+  const __m256i sbit = _mm256_set1_epi64x(0x100);
   const __m256i magic = _mm256_set1_epi64x(0x4330000000000000);  // the bits of 2^52
   const __m256d two52 = _mm256_set1_pd(0x1.0p52);
   for (; j + 4 <= count; j += 4) {
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(buf + 2 * (w0 + j)));
-    const __m256i i = _mm256_and_si256(w, low8);
     const __m256i m = _mm256_srli_epi64(w, 12);
-    const __m256i k = _mm256_i64gather_epi64(reinterpret_cast<const long long*>(kZigK), i, 8);
-    const __m256d wt = _mm256_i64gather_pd(kZigW, i, 8);
+    // The layer i (byte 0 of each word) indexes the tables with scalar loads: Zen 1 microcodes
+    // vpgatherqq, and two gathers per 4 words cost 8.6 ns per draw against 6.6 with loads.
+    const unsigned char* by = reinterpret_cast<const unsigned char*>(buf + 2 * (w0 + j));
+    const unsigned i0 = by[0], i1 = by[8], i2 = by[16], i3 = by[24];
+    const __m256i k = _mm256_set_epi64x(static_cast<long long>(kZigK[i3]), static_cast<long long>(kZigK[i2]),
+                                        static_cast<long long>(kZigK[i1]), static_cast<long long>(kZigK[i0]));
+    const __m256d wt = _mm256_set_pd(kZigW[i3], kZigW[i2], kZigW[i1], kZigW[i0]);
     const __m256d md = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(m, magic)), two52);
     const __m256d x = _mm256_mul_pd(md, wt);
     const __m256d z = _mm256_xor_pd(x, _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_and_si256(w, sbit), 55)));
@@ -381,6 +387,45 @@ inline std::int32_t zig_batch(const std::uint32_t* buf, std::int64_t w0, std::in
   if (simd::level() >= 1) return zig_batch_avx2(buf, w0, count, o, slow);
 #endif
   return zig_batch_scalar(buf, w0, count, o, slow);
+}
+
+// Uniforms of words w0 .. w0 + count - 1 of a block-major buffer: o[j] = to_unit of word w0 + j
+// (its first 32-bit half is the high one).
+inline void unit_batch_scalar(const std::uint32_t* buf, std::int64_t w0, std::int64_t count, double* o) noexcept {
+  for (std::int64_t j = 0; j < count; ++j) {
+    const std::uint32_t* b = buf + 2 * (w0 + j);
+    o[j] = to_unit(b[0], b[1]);
+  }
+}
+
+#ifdef TUNELAB_X86_DISPATCH
+// The same with AVX2, 4 words at a time. AVX2 has no 64-bit integer -> double conversion, so
+// the 53-bit integer u = hi 2^32 + lo (hi < 2^21) is built exactly from two magic doubles,
+// (2^84 + hi 2^32) - (2^84 + 2^52) + (2^52 + lo): the subtraction is exact (a multiple of 2^32
+// below 2^53 in magnitude) and so is the sum (an integer below 2^53), then one exact scaling by
+// 2^-53: the bits of to_unit.
+__attribute__((target("avx2"))) inline void unit_batch_avx2(const std::uint32_t* buf, std::int64_t w0,
+                                                            std::int64_t count, double* o) noexcept {
+  const __m256i lo32 = _mm256_set1_epi64x(0xFFFFFFFF);
+  const __m256i magic84 = _mm256_set1_epi64x(0x4530000000000000), magic52 = _mm256_set1_epi64x(0x4330000000000000);
+  const __m256d both = _mm256_set1_pd(0x1.0p84 + 0x1.0p52), scale = _mm256_set1_pd(0x1.0p-53);
+  std::int64_t j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(buf + 2 * (w0 + j)));
+    const __m256i u = _mm256_srli_epi64(_mm256_shuffle_epi32(w, 0xB1), 11);  // (b0 << 32 | b1) >> 11
+    const __m256d hi = _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(u, 32), magic84));
+    const __m256d lo = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(u, lo32), magic52));
+    _mm256_storeu_pd(o + j, _mm256_mul_pd(_mm256_add_pd(_mm256_sub_pd(hi, both), lo), scale));
+  }
+  unit_batch_scalar(buf, w0 + j, count - j, o + j);
+}
+#endif
+
+inline void unit_batch(const std::uint32_t* buf, std::int64_t w0, std::int64_t count, double* o) noexcept {
+#ifdef TUNELAB_X86_DISPATCH
+  if (simd::level() >= 1) return unit_batch_avx2(buf, w0, count, o);
+#endif
+  unit_batch_scalar(buf, w0, count, o);
 }
 
 constexpr std::int64_t kFillBlocks = 64;  // blocks per batch in bulk fills (4 KiB of scratch)
@@ -409,11 +454,7 @@ inline void fill_at(const Key& key, std::uint64_t stream, std::uint64_t block0, 
         o[j] = zig_slow(word(buf + 4 * (wi >> 1), half), key, counter(stream, slot), half);
       }
     } else {
-      for (std::int64_t j = 0; j < count; ++j) {
-        const std::int64_t wi = w0 + j;
-        const std::uint32_t* b = buf + 4 * (wi >> 1) + 2 * (wi & 1);
-        o[j] = to_unit(b[0], b[1]);
-      }
+      unit_batch(buf, w0, count, o);
     }
     i += count;
     block += static_cast<std::uint64_t>(nb);
