@@ -61,6 +61,21 @@ def test_equals_reference_with_the_same_draws(opt, noise):
     assert a.n_survivors == R - a.diverged.sum()
 
 
+@pytest.mark.parametrize("d, A, steps", [(13, 3, 120), (700, 3, 4)])
+def test_noise_drawn_ahead_equals_reference(d, A, steps):
+    """Gaussian draws are made ahead of the steps, up to 2048 per bulk fill. (13, 3) needs 39
+    draws a step: fills of 52 steps at steps 1 and 53, then a shorter one of 16 at step 105.
+    (700, 3) needs 2100, more than a fill holds, and draws micro-batch by micro-batch. Both
+    follow the reference's draws (tolerances as in test_equals_reference_with_the_same_draws)."""
+    h = np.random.default_rng(d).uniform(0.2, 3.0, d)
+    kw = dict(optimizer="adamw", lr=0.05, batch_size=2, accum_steps=A, noise_std=1.0, steps=steps, replicas=5,
+              record_every=1)  # fmt: skip
+    a = tunelab.simulate_quadratic(h, rng=8, **kw)
+    b = ref.simulate_quadratic(h, key=kernel_key(8), **kw)
+    np.testing.assert_allclose(a.final_loss, b["final_loss"], rtol=1e-11)
+    np.testing.assert_allclose(a.loss_mean, b["loss_mean"], rtol=1e-11)
+
+
 def test_per_replica_h_and_x0():
     R, d = 40, 3
     rng = np.random.default_rng(0)
