@@ -6,6 +6,9 @@ import concurrent.futures as cf
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tunelab
 from tunelab import _core
@@ -26,6 +29,42 @@ def test_kernel_equals_full_grid_reference(noise):
     ref_t, ref_l = tunelab.reference.transfer_grid_search(c, mu, sigma, log_grid, noise, key=key, first=5, count=300)
     np.testing.assert_array_equal(got_t, ref_t)
     np.testing.assert_allclose(got_l, ref_l, rtol=1e-12, atol=1e-12)
+
+
+@given(
+    log_grid=hnp.arrays(np.float64, st.integers(1, 120), elements=st.floats(-12.0, 2.0)).map(np.sort),
+    noise=st.one_of(st.just(0.0), st.floats(1e-4, 20.0)),
+    mu=st.floats(-14.0, 4.0),
+    sigma=st.floats(0.0, 3.0),
+    c=st.floats(0.0, 1.0),
+    key=st.integers(0, 2**64 - 1),
+    first=st.integers(0, 2**40),
+)
+def test_any_grid_and_noise_equals_full_grid_reference(log_grid, noise, mu, sigma, c, key, first):
+    """Every pruning rule (a side's end at 8.6 noise, a chunk or a point whose uniform or radius
+    cannot reach the best so far) must leave the tuned index of the full evaluation, on grids
+    of 1 to 120 points with repeated points, at any noise level. Elements are drawn as floats,
+    so the grid's spacing ranges from 0 (ties) to the whole range."""
+    T, count = 2, 64
+    cs, mus, sigmas = np.array([c, 1.0 - c]), np.array([mu, mu + 1.0]), np.array([sigma, 1.0])
+    got_t, got_l = _core.transfer_grid_search(cs, mus, sigmas, log_grid, noise, key, first, count, 1)
+    ref_t, ref_l = tunelab.reference.transfer_grid_search(cs, mus, sigmas, log_grid, noise, key=key, first=first,
+                                                          count=count)
+    assert got_t.shape == (T, count)
+    np.testing.assert_array_equal(got_t, ref_t)
+    np.testing.assert_allclose(got_l, ref_l, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("noise", [0.3, 1.0, 3.0])
+def test_fine_grid_equals_full_grid_reference(noise):
+    """The bench's case, scaled down: 200 points 0.05 apart, noise from 6 to 60 spacings, where
+    nearly every point within reach is skipped by its uniform or its radius."""
+    c, mu, sigma = np.array([0.0, 0.5, 0.95]), np.full(3, np.log(1e-3)), np.ones(3)
+    log_grid = np.linspace(np.log(1e-3) - 5, np.log(1e-3) + 5, 200)
+    key = kernel_key(77)
+    got_t, _ = _core.transfer_grid_search(c, mu, sigma, log_grid, noise, key, 0, 3000, 2)
+    ref_t, _ = tunelab.reference.transfer_grid_search(c, mu, sigma, log_grid, noise, key=key, first=0, count=3000)
+    np.testing.assert_array_equal(got_t, ref_t)
 
 
 def test_study_equals_reference_study():

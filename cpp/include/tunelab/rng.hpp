@@ -101,13 +101,17 @@ inline std::array<double, 2> uniform_pair(const Block& b) noexcept {
 // Two independent standard normals from ONE block (Box-Muller), for kernels that address a
 // normal directly by its counter and need a bound on it: u1 is taken in (0, 1], so
 // |z| <= sqrt(-2 log 2^-53) ~ 8.5717. Slower than the ziggurat (it calls log, cos, sin).
-inline std::array<double, 2> normal_pair(const Block& b) noexcept {
+// In parts, for kernels that can often decide from u1 alone (the radius bounds both normals):
+//   u1 = box_muller_u1(b[0], b[1]), r = box_muller_radius(u1), pair = box_muller(r, b[2], b[3]).
+inline double box_muller_u1(std::uint32_t b0, std::uint32_t b1) noexcept { return 1.0 - to_unit(b0, b1); }
+inline double box_muller_radius(double u1) noexcept { return std::sqrt(-2.0 * std::log(u1)); }
+inline std::array<double, 2> box_muller(double r, std::uint32_t b2, std::uint32_t b3) noexcept {
   constexpr double two_pi = 6.283185307179586476925286766559;
-  const double u1 = 1.0 - to_unit(b[0], b[1]);
-  const double u2 = to_unit(b[2], b[3]);
-  const double r = std::sqrt(-2.0 * std::log(u1));
-  const double t = two_pi * u2;
+  const double t = two_pi * to_unit(b2, b3);
   return {r * std::cos(t), r * std::sin(t)};
+}
+inline std::array<double, 2> normal_pair(const Block& b) noexcept {
+  return box_muller(box_muller_radius(box_muller_u1(b[0], b[1])), b[2], b[3]);
 }
 
 namespace detail {

@@ -18,14 +18,18 @@
 // adding tasks, seeds or grid points changes nothing else, and results are bit-identical for any
 // thread count or chunking.
 // Exact pruning: Box-Muller normals from 53-bit uniforms are bounded, |xi| <= sqrt(-2 ln 2^-53)
-// = 8.5717. Grid points are visited in increasing order of their noise-free loss (outward from
-// the point nearest the optimum, found by binary search); once the next one's noise-free loss
+// = 8.5717. Grid points are visited outward from the point nearest the optimum (found by binary
+// search), where the noise-free loss rises along each side; once the next one's noise-free loss
 // exceeds the best measured loss so far by more than 8.6 * eval_noise, it and every point after
-// it can never be the measured minimum, and their noise is not drawn. The answer is the same as
-// evaluating every point (the NumPy reference does), only faster when the noise is small
-// compared with the loss differences across the grid.
+// it can never be the measured minimum, and their noise is not drawn (each side of that point
+// is walked on its own, outward, so the bound applies to the rest of the side). Below that, a
+// point whose pair's radius r = sqrt(-2 ln u1) (|xi| <= r) cannot bring it down to the best so
+// far is skipped without its cos/sin, and usually without its log (a table of exp(-delta^2 / 2)
+// bounds u1; see prune_u1). The answer is the same as evaluating every point (the NumPy
+// reference does), only faster.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -63,19 +67,79 @@ inline std::int64_t nearest(const double* grid, std::int64_t G, double u) noexce
   return a;
 }
 
-// xi_{t,s,g}: normal g % 2 of the Box-Muller pair in block noise_slot(t, g), the last pair kept
-// (neighbouring grid points share a block).
-struct NoiseCache {
-  std::uint64_t block = ~0ull;
-  std::array<double, 2> pair{0.0, 0.0};
-  double normal(std::uint64_t s, std::int64_t t, std::int64_t g, const rng::Key& k) {
-    const std::uint64_t blk = noise_slot(t, g);
-    if (blk != block) {
-      pair = rng::normal_pair(rng::philox4x32(rng::counter(s, blk), k));
-      block = blk;
+// Pruning one point by its radius: a point of noise-free loss q, with slack = q - best - margin
+// > 0, cannot reach the best measured loss when its pair's Box-Muller radius r (which bounds
+// |xi|) is below delta = slack / noise. r < delta is implied by u1 > exp(-delta^2 / 2), so most
+// points are decided from their uniform alone, with no log: prune_u1()[k] is
+// exp(-(k / 16)^2 / 2) (1 + 1e-6) for k = floor(16 delta) (at most kPruneSteps), the factor
+// covering the rounding of exp, log and sqrt.
+constexpr int kPruneSteps = 138;  // 16 * kMaxAbsNormal, rounded up
+inline const std::array<double, kPruneSteps + 1>& prune_u1() {
+  static const std::array<double, kPruneSteps + 1> table = [] {
+    std::array<double, kPruneSteps + 1> t{};
+    for (int k = 0; k <= kPruneSteps; ++k) {
+      const double d = k / 16.0;
+      t[static_cast<std::size_t>(k)] = std::exp(-0.5 * d * d) * (1.0 + 1e-6);
     }
-    return pair[static_cast<std::size_t>(g % 2)];
+    return t;
+  }();
+  return table;
+}
+
+// The noise blocks of one side of the walk (left: decreasing g, right: increasing): block b of
+// task t in stream s is noise_slot(t, 2 b), holding xi for g = 2 b and 2 b + 1. Blocks are made
+// kChunk at a time (consecutive counters: one SIMD Philox call), and each block's radius and
+// normal pair only when the walk needs them.
+class NoiseSide {
+ public:
+  static constexpr std::int64_t kChunk = 8;
+
+  NoiseSide(bool leftward, std::int64_t n_blocks) : leftward_(leftward), n_blocks_(n_blocks) {}
+
+  // The slot in the cache of block b, computing its chunk when b is not cached.
+  std::int64_t at(std::int64_t b, std::uint64_t s, std::int64_t t, const rng::Key& k) {
+    if (b < first_ || b >= first_ + count_) {
+      first_ = leftward_ ? std::max<std::int64_t>(b - kChunk + 1, 0) : b;
+      count_ = leftward_ ? b - first_ + 1 : std::min(kChunk, n_blocks_ - b);
+      rng::detail::philox_blocks(k, s, noise_slot(t, 2 * first_), count_, words_.data());
+      for (std::int64_t i = 0; i < count_; ++i) radius_[static_cast<std::size_t>(i)] = -1.0;
+      for (std::int64_t i = 0; i < count_; ++i) paired_[static_cast<std::size_t>(i)] = false;
+    }
+    return b - first_;
   }
+  // Caches the chunk holding point g; returns how many points g, g + dir, ... (dir = -1 leftward,
+  // +1 rightward) lie in the cached chunk and in the grid of G points.
+  std::int64_t load(std::int64_t g, std::int64_t G, std::uint64_t s, std::int64_t t, const rng::Key& k) {
+    at(g / 2, s, t, k);
+    return leftward_ ? g - 2 * first_ + 1 : std::min(2 * (first_ + count_), G) - g;
+  }
+  std::int64_t slot_of(std::int64_t g) const { return g / 2 - first_; }  // g's block, cached
+  double u1(std::int64_t i) const { return rng::box_muller_u1(word(i, 0), word(i, 1)); }
+  double radius(std::int64_t i) {
+    double& r = radius_[static_cast<std::size_t>(i)];
+    if (r < 0.0) r = rng::box_muller_radius(u1(i));
+    return r;
+  }
+  double normal(std::int64_t i, std::int64_t g) {
+    const auto j = static_cast<std::size_t>(i);
+    if (!paired_[j]) {
+      pair_[j] = rng::box_muller(radius(i), word(i, 2), word(i, 3));
+      paired_[j] = true;
+    }
+    return pair_[j][static_cast<std::size_t>(g % 2)];
+  }
+
+ private:
+  std::uint32_t word(std::int64_t i, int w) const { return words_[static_cast<std::size_t>(4 * i + w)]; }
+
+  bool leftward_;
+  std::int64_t n_blocks_;
+  std::int64_t first_ = 0, count_ = 0;
+  // Filled by at() before any read (count_ = 0 until the first chunk).
+  alignas(32) std::array<std::uint32_t, 4 * kChunk> words_;
+  std::array<double, kChunk> radius_;
+  std::array<std::array<double, 2>, kChunk> pair_;
+  std::array<bool, kChunk> paired_;
 };
 
 // Seeds first .. first + count - 1. coupling, mu, sigma: (T,); log_grid: (G,) natural logs of the
@@ -101,6 +165,9 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
   const double noise = opt.eval_noise;
   const rng::Key k = rng::split_key(key);
   const double reach = kMaxAbsNormal * noise;
+  const std::int64_t n_blocks = (G + 1) / 2;
+  const double inv_noise = (1.0 - 1e-12) / noise, inv_noise16 = 16.0 * inv_noise;
+  const double* u1_bound = prune_u1().data();  // built before the threads start
 
   parallel_for(count, num_threads, [=](std::int64_t j) {
     const auto s = static_cast<std::uint64_t>(first + j);
@@ -109,36 +176,74 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
       const double eps = rng::normal_pair(rng::philox4x32(rng::counter(s, eps_slot(t)), k))[0];
       const double c = coupling[t];
       const double u_star = mu[t] + sigma[t] * (c * z + std::sqrt(1.0 - c * c) * eps);
-      // Visit the grid outward from the point nearest u* (the noise-free losses q_g = (u_g - u*)^2 / 2
-      // rise on both sides of it: the grid is increasing), always the side with the smaller q,
-      // and stop once both sides' next q exceeds best + kMaxAbsNormal * noise: such a point's
-      // measured loss q + noise * xi > best can neither win nor tie, and neither can any point
-      // beyond it. The winner is the least (loss, g) over the points visited, i.e. the first
-      // grid point of least measured loss over the whole grid.
+      // Visit the grid outward from the point nearest u*: it, then rightward, then leftward. Along
+      // each side the noise-free loss q_g = (u_g - u*)^2 / 2 never decreases (the grid is
+      // increasing), so a side ends at its first point with
+      // q > best + kMaxAbsNormal * noise: its measured loss q + noise * xi > best can neither win
+      // nor tie, and neither can any point beyond it. Points that are skipped (a side's end, or a
+      // radius too small, see prune_u1) all measure above the best loss at that moment, hence
+      // above the final one, so the winner is the least (loss, g) over the whole grid: the first
+      // grid point of least measured loss, in any visiting order.
       const std::int64_t g0 = nearest(log_grid, G, u_star);
-      std::int64_t lo = g0 - 1, hi = g0;  // next candidates on the left and on the right
       std::int64_t best = -1;
       double best_loss = HUGE_VAL;
-      NoiseCache left, right;
       auto q_at = [&](std::int64_t g) {
         const double d = log_grid[g] - u_star;
         return 0.5 * (d * d);
       };
-      // q_lo, q_hi: the next candidates' noise-free losses, each computed once (HUGE_VAL past an end).
-      double q_lo = lo >= 0 ? q_at(lo) : HUGE_VAL, q_hi = hi < G ? q_at(hi) : HUGE_VAL;
-      while (lo >= 0 || hi < G) {
-        const bool take_lo = lo >= 0 && (hi >= G || !(q_lo > q_hi));  // a NaN q (u* NaN) cannot stall the walk
-        const double q = take_lo ? q_lo : q_hi;
-        if (best >= 0 && q > best_loss + reach + 1e-9 * (std::fabs(best_loss) + reach)) break;
-        const std::int64_t g = take_lo ? lo-- : hi++;
-        if (take_lo) q_lo = lo >= 0 ? q_at(lo) : HUGE_VAL;
-        else q_hi = hi < G ? q_at(hi) : HUGE_VAL;
-        double loss = q;
-        if (noise > 0.0) loss = q + noise * (take_lo ? left : right).normal(s, t, g, k);
+      auto take = [&](std::int64_t g, double loss) {
         if (loss < best_loss || (loss == best_loss && g < best)) {
           best_loss = loss;
           best = g;
         }
+      };
+      if (noise == 0.0) {  // the measured loss is q: a side ends at its first q above the best
+        auto ended = [&](double q) { return best >= 0 && q > best_loss + 1e-9 * std::fabs(best_loss); };
+        for (std::int64_t g = g0; g < G && !ended(q_at(g)); ++g) take(g, q_at(g));
+        for (std::int64_t g = g0 - 1; g >= 0 && !ended(q_at(g)); --g) take(g, q_at(g));
+      } else {
+        // A side, a chunk of its noise blocks at a time: first, without branching on the noise,
+        // the chunk's points up to the side's end, each marked unless its u1 proves it cannot
+        // reach the best so far; then the marked ones in walking order, each skipped if its
+        // radius cannot reach the (maybe lower) best, else measured.
+        auto scan = [&](NoiseSide& side, std::int64_t g, std::int64_t dir) {
+          while (g >= 0 && g < G) {
+            const std::int64_t n = side.load(g, G, s, t, k);
+            const double margin = 1e-9 * (std::fabs(best_loss) + reach);
+            const double limit = best_loss + reach + margin;
+            auto bound_step = [&](double q) {  // floor(16 delta), delta a hair below (q - best - margin) / noise
+              const double delta16 = (q - best_loss - margin) * inv_noise16;
+              return static_cast<int>(std::min(std::max(0.0, delta16), static_cast<double>(kPruneSteps)));  // NaN -> 0
+            };
+            std::array<double, 2 * NoiseSide::kChunk> qs;  // of the marked points
+            std::array<std::int64_t, 2 * NoiseSide::kChunk> gs;
+            std::size_t marked = 0;
+            std::int64_t m = 0;
+            for (; m < n; ++m) {
+              const std::int64_t gm = g + dir * m;
+              const double q = q_at(gm);
+              if (q > limit) break;
+              qs[marked] = q;
+              gs[marked] = gm;
+              marked += !(side.u1(side.slot_of(gm)) > u1_bound[bound_step(q)]);  // can it reach?
+            }
+            for (std::size_t mi = 0; mi < marked; ++mi) {
+              const std::int64_t gm = gs[mi];
+              const double q = qs[mi];
+              const std::int64_t i = side.slot_of(gm);
+              const double slack = q - best_loss - 1e-9 * (std::fabs(best_loss) + reach);
+              if (best >= 0 && slack > 0.0 && side.radius(i) < slack * inv_noise) continue;
+              take(gm, q + noise * side.normal(i, gm));
+            }
+            if (m < n) return;  // the side has ended
+            g += dir * n;
+          }
+        };
+        NoiseSide right(false, n_blocks), left(true, n_blocks);
+        right.load(g0, G, s, t, k);  // the nearest point first: the scans then start with a best
+        take(g0, q_at(g0) + noise * right.normal(right.slot_of(g0), g0));
+        scan(right, g0 + 1, 1);
+        scan(left, g0 - 1, -1);
       }
       tuned[t * count + j] = best;
       latent[t * count + j] = u_star;
