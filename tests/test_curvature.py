@@ -27,11 +27,11 @@ def sym_with_spectrum(eigs, seed):
 
 
 @st.composite
-def gapped(draw, *, indefinite=None, max_n=12, floor=0.0):
+def gapped(draw, *, indefinite=None, min_n=2, max_n=12, floor=0.0):
     """A symmetric matrix whose top algebraic eigenvalue is separated from the rest by at least
     10% of the spectral norm (and is at least 10% of it in magnitude); optionally indefinite
     with the largest magnitude on the negative side."""
-    n = draw(st.integers(2, max_n))
+    n = draw(st.integers(min_n, max_n))
     scale = 10.0 ** draw(st.integers(-3, 3))
     neg = draw(st.booleans()) if indefinite is None else indefinite
     top = 1.0
@@ -323,6 +323,28 @@ def test_stability_bound():
 
 
 # ---------------------------------------------------------------------------------------------
+@settings(max_examples=30)
+@given(a=gapped(min_n=129, max_n=300), method=st.sampled_from(["power", "lanczos"]), seed=st.integers(0, 2**32 - 1))
+def test_dense_upper_triangle_solve(a, method, seed):
+    """n > 128 multiplies by the upper triangle alone (blocks of 128 rows, so n = 129..300 has 2
+    or 3 blocks and rows left over from groups of 4). Against the NumPy reference (full-matrix
+    matvec, same start and stopping rule) to 1e-12 relative, as test_matches_reference; the
+    strict lower triangle, shrunk by 1e-10 relative (inside the symmetry tolerance, and leaving
+    max|A| as it is), changes no bit; nor do 2 threads."""
+    got = tunelab.top_eigenvalue(a, method=method, tol=1e-12, rng=seed, num_threads=1)
+    exp = ref.top_eigenvalue(a, method=method, tol=1e-12, key=kernel_key(seed))
+    np.testing.assert_allclose(got.value, exp.value, rtol=1e-12, atol=1e-14 * np.abs(a).max())
+    assert abs(got.vector @ exp.vector) > 1 - 1e-8
+    b = a.copy()
+    lower = np.tril_indices(a.shape[0], -1)
+    b[lower] *= 1 - 1e-10
+    assert np.abs(b).max() == np.abs(a).max()
+    for other in (tunelab.top_eigenvalue(b, method=method, tol=1e-12, rng=seed, num_threads=1),
+                  tunelab.top_eigenvalue(a, method=method, tol=1e-12, rng=seed, num_threads=2)):
+        assert other.value == got.value
+        np.testing.assert_array_equal(other.vector, got.vector)
+
+
 @given(a=gapped(max_n=8), seed=st.integers(0, 1000), steps=st.integers(0, 40))
 def test_gd_quadratic_matches_reference(a, seed, steps):
     """Same recursion as the batched NumPy reference; the order of additions in H x differs, so

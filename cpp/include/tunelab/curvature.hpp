@@ -30,12 +30,12 @@ using linalg::dot;
 using linalg::max_abs;
 using linalg::pow2_neg;
 using linalg::scale_exponent;
-using linalg::symv;
-using linalg::symv_block;
+using linalg::symv_upper;
+using linalg::symv_upper_scratch;
 using linalg::symv_multi;
 
 // Dense (n, n) matrix: n <= kSmallN as a stack of one (small::solve_range); larger n with the
-// OpenMP row-block matvec.
+// upper-triangle matvec (symv_upper: half the bytes per matvec, OpenMP over row blocks).
 // Every matrix is solved as 2^-e A, e = scale_exponent(max|A|) (see there), scaled back at the
 // end: max_abs, when known (>= 0; from require_symmetric), saves a pass over A.
 inline EigenOut top_eigen_dense(const double* A, std::int64_t n, const EigenOptions& o, std::uint64_t key, int threads,
@@ -52,7 +52,10 @@ inline EigenOut top_eigen_dense(const double* A, std::int64_t n, const EigenOpti
   }
   const int ex = scale_exponent(max_abs_A >= 0.0 ? max_abs_A : max_abs(A, n * n));
   const double f = pow2_neg(ex);
-  return unscaled(top_eigen([=](const double* x, double* y) { symv(A, n, x, y, threads, f); }, n, key, o, vec), ex);
+  std::vector<double> part(static_cast<std::size_t>(symv_upper_scratch(n)));
+  double* pp = part.data();
+  return unscaled(top_eigen([=](const double* x, double* y) { symv_upper(A, n, x, y, pp, threads, f); }, n, key, o, vec),
+                  ex);
 }
 
 // A stack of m (n, n) matrices, OpenMP over the stack (each solve serial). Outputs have a
@@ -72,7 +75,9 @@ inline void top_eigen_stack(const double* A, std::int64_t m, std::int64_t n, con
       const double* Ar = A + r * n * n;
       const int ex = scale_exponent(max_abs(Ar, n * n));  // each matrix at its own scale
       const double f = pow2_neg(ex);
-      auto mv = [=](const double* x, double* y) { symv_block(Ar, n, x, y, 0, n, f); };
+      std::vector<double> part(static_cast<std::size_t>(symv_upper_scratch(n)));
+      double* pp = part.data();
+      auto mv = [=](const double* x, double* y) { symv_upper(Ar, n, x, y, pp, 1, f); };
       const EigenOut e = unscaled(o.method == Method::lanczos ? lanczos(mv, n, start, o, vec + r * n)
                                                               : power_iteration(mv, n, start, o, vec + r * n),
                                   ex);

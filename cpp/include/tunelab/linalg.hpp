@@ -1,7 +1,7 @@
 // Level-1 and matrix-vector helpers every area shares: dot products in a fixed order, norms
 // that survive over- and underflow, exact power-of-two scaling, and y = A x by rows. Serial and
 // fixed-order, so every result is the same bits on any thread count (symv splits rows over
-// threads, never a sum).
+// threads, never a sum; symv_upper's blocks do not depend on the thread count).
 #pragma once
 
 #include <algorithm>
@@ -146,6 +146,113 @@ inline void symv(const double* A, std::int64_t n, const double* x, double* y, in
   parallel_for(tasks, t, [=](std::int64_t b) {
     const std::int64_t lo = b * kBlock, hi = std::min(n, lo + kBlock);
     symv_block(A, n, x, y, lo, hi, f);
+  });
+}
+
+// y = (f A) x for a symmetric A, reading only its upper triangle (j >= i; the lower one is never
+// touched, as in LAPACK's dsymv with uplo = 'U'): half the bytes of symv, for the solves that
+// stream a large matrix once per matvec. Each element a_ij (i < j), read once, serves twice: in
+// row i's sum and, as a_ji, in row j's. Rows are cut into blocks of kSymBlock; block b gives
+//   y[i]      = (c0 + c1) + (c2 + c3),  chain c_k = sum of a_ij x_j over j >= i, j = k mod 4,
+//               in ascending j (four independent chains, fixed by the column, not the row),
+//   part_b[j] = sum_{i in block b, i < j} a_ij x_i, in ascending i,
+// then y[j] += part_0[j], part_1[j], ... up to j's own block, in that order. Every sum has a
+// fixed order and the blocks do not depend on the thread count, so the result is the same bits
+// on any thread count, and a stack's matrix (one thread) gives the bits it gives alone. Rows go
+// four at a time where they can (each x and part element loaded once for four rows; the same
+// sums as one at a time). Tasks pair block b with block nb - 1 - b: equal shares of the triangle.
+// part: symv_upper_scratch(n) doubles (the blocks' parts, then f x), overwritten.
+constexpr std::int64_t kSymBlock = 128;
+inline std::int64_t symv_upper_scratch(std::int64_t n) noexcept { return ((n + kSymBlock - 1) / kSymBlock + 1) * n; }
+
+// Rows i .. i + R - 1 of symv_upper (i a multiple of 4 when R > 1) into y and part (their
+// block's). xf = f x: a_ij (f x_j) is the bits of (f a_ij) x_j (f a power of two: exact).
+template <int R>
+TUNELAB_ALWAYS_INLINE void symv_upper_group(const double* A, std::int64_t n, const double* xf, double* y,
+                                            double* part, std::int64_t i) noexcept {
+  double c[R][4] = {};
+  // Columns up to the first multiple of 4 past every row's diagonal, one by one (so the
+  // diagonal a_rr goes to row r's chain alone, never to part).
+  const std::int64_t j0 = std::min(n, (i + R + 3) / 4 * 4);
+  for (int r = 0; r < R; ++r) {
+    const double* row = A + (i + r) * n;
+    for (std::int64_t j = i + r; j < j0; ++j) {
+      c[r][j % 4] += row[j] * xf[j];
+      if (j > i + r) part[j] += row[j] * xf[i + r];
+    }
+  }
+  std::int64_t j = j0;
+#if defined(__GNUC__)
+  if (j % 4 == 0) {  // whole groups of 4 columns: chains 0, 1 and 2, 3 as pairs
+    using simd::at;
+    using simd::d2;
+    d2 s01[R], s23[R], xr[R];
+    for (int r = 0; r < R; ++r) {
+      s01[r] = d2{c[r][0], c[r][1]};
+      s23[r] = d2{c[r][2], c[r][3]};
+      xr[r] = d2{xf[i + r], xf[i + r]};
+    }
+    for (; j + 4 <= n; j += 4) {
+      const d2 x01 = at<d2>(xf + j), x23 = at<d2>(xf + j + 2);
+      d2 p01 = at<d2>(part + j), p23 = at<d2>(part + j + 2);
+      for (int r = 0; r < R; ++r) {
+        const double* row = A + (i + r) * n + j;
+        const d2 a01 = at<d2>(row), a23 = at<d2>(row + 2);
+        s01[r] += a01 * x01;
+        s23[r] += a23 * x23;
+        p01 += a01 * xr[r];
+        p23 += a23 * xr[r];
+      }
+      at<d2>(part + j) = p01;
+      at<d2>(part + j + 2) = p23;
+    }
+    for (int r = 0; r < R; ++r) {
+      c[r][0] = s01[r][0];
+      c[r][1] = s01[r][1];
+      c[r][2] = s23[r][0];
+      c[r][3] = s23[r][1];
+    }
+  }
+#endif
+  for (; j < n; ++j) {
+    for (int r = 0; r < R; ++r) {
+      const double a = A[(i + r) * n + j];
+      c[r][j % 4] += a * xf[j];
+      part[j] += a * xf[i + r];
+    }
+  }
+  for (int r = 0; r < R; ++r) y[i + r] = (c[r][0] + c[r][1]) + (c[r][2] + c[r][3]);
+}
+
+inline void symv_upper_rows(const double* A, std::int64_t n, const double* xf, double* y, double* part,
+                            std::int64_t lo, std::int64_t hi) noexcept {
+  std::fill(part + lo, part + n, 0.0);
+  std::int64_t i = lo;  // a multiple of kSymBlock, so of 4
+#if defined(__GNUC__)
+  for (; i + 4 <= hi; i += 4) symv_upper_group<4>(A, n, xf, y, part, i);
+#endif
+  for (; i < hi; ++i) symv_upper_group<1>(A, n, xf, y, part, i);
+}
+
+inline void symv_upper(const double* A, std::int64_t n, const double* x, double* y, double* part, int threads,
+                       double f = 1.0) noexcept {
+  const std::int64_t nb = (n + kSymBlock - 1) / kSymBlock;
+  const int t = n < 256 ? 1 : resolve_threads(threads);
+  double* xf = part + nb * n;
+  for (std::int64_t j = 0; j < n; ++j) xf[j] = f * x[j];
+  auto rows_of = [=](std::int64_t b) {
+    symv_upper_rows(A, n, xf, y, part + b * n, b * kSymBlock, std::min(n, (b + 1) * kSymBlock));
+  };
+  parallel_for((nb + 1) / 2, t, [=](std::int64_t b) {
+    rows_of(b);
+    if (nb - 1 - b != b) rows_of(nb - 1 - b);
+  });
+  parallel_for(nb, t, [=](std::int64_t jb) {
+    const std::int64_t lo = jb * kSymBlock, hi = std::min(n, lo + kSymBlock);
+    for (std::int64_t b = 0; b <= jb; ++b) {
+      const double* pb = part + b * n;
+      for (std::int64_t j = lo; j < hi; ++j) y[j] += pb[j];
+    }
   });
 }
 
