@@ -96,8 +96,11 @@ class NoiseSide {
 
   NoiseSide(bool leftward, std::int64_t n_blocks) : leftward_(leftward), n_blocks_(n_blocks) {}
 
-  // The slot in the cache of block b, computing its chunk when b is not cached.
-  std::int64_t at(std::int64_t b, std::uint64_t s, std::int64_t t, const rng::Key& k) {
+  // Caches the chunk holding point g (computing it when g's block is not cached); returns how
+  // many points g, g + dir, ... (dir = -1 leftward, +1 rightward) lie in the cached chunk and in
+  // the grid of G points.
+  std::int64_t load(std::int64_t g, std::int64_t G, std::uint64_t s, std::int64_t t, const rng::Key& k) {
+    const std::int64_t b = g / 2;
     if (b < first_ || b >= first_ + count_) {
       first_ = leftward_ ? std::max<std::int64_t>(b - kChunk + 1, 0) : b;
       count_ = leftward_ ? b - first_ + 1 : std::min(kChunk, n_blocks_ - b);
@@ -105,12 +108,6 @@ class NoiseSide {
       for (std::int64_t i = 0; i < count_; ++i) radius_[static_cast<std::size_t>(i)] = -1.0;
       for (std::int64_t i = 0; i < count_; ++i) paired_[static_cast<std::size_t>(i)] = false;
     }
-    return b - first_;
-  }
-  // Caches the chunk holding point g; returns how many points g, g + dir, ... (dir = -1 leftward,
-  // +1 rightward) lie in the cached chunk and in the grid of G points.
-  std::int64_t load(std::int64_t g, std::int64_t G, std::uint64_t s, std::int64_t t, const rng::Key& k) {
-    at(g / 2, s, t, k);
     return leftward_ ? g - 2 * first_ + 1 : std::min(2 * (first_ + count_), G) - g;
   }
   std::int64_t slot_of(std::int64_t g) const { return g / 2 - first_; }  // g's block, cached
@@ -135,7 +132,7 @@ class NoiseSide {
   bool leftward_;
   std::int64_t n_blocks_;
   std::int64_t first_ = 0, count_ = 0;
-  // Filled by at() before any read (count_ = 0 until the first chunk).
+  // Filled by load() before any read (count_ = 0 until the first chunk).
   alignas(32) std::array<std::uint32_t, 4 * kChunk> words_;
   std::array<double, kChunk> radius_;
   std::array<std::array<double, 2>, kChunk> pair_;
@@ -198,9 +195,16 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
         }
       };
       if (noise == 0.0) {  // the measured loss is q: a side ends at its first q above the best
-        auto ended = [&](double q) { return best >= 0 && q > best_loss + 1e-9 * std::fabs(best_loss); };
-        for (std::int64_t g = g0; g < G && !ended(q_at(g)); ++g) take(g, q_at(g));
-        for (std::int64_t g = g0 - 1; g >= 0 && !ended(q_at(g)); --g) take(g, q_at(g));
+        auto visit = [&](std::int64_t g) {  // false once the side has ended
+          const double q = q_at(g);
+          if (best >= 0 && q > best_loss + 1e-9 * std::fabs(best_loss)) return false;
+          take(g, q);
+          return true;
+        };
+        for (std::int64_t g = g0; g < G && visit(g); ++g) {
+        }
+        for (std::int64_t g = g0 - 1; g >= 0 && visit(g); --g) {
+        }
       } else {
         // A side, a chunk of its noise blocks at a time: first, without branching on the noise,
         // the chunk's points up to the side's end, each marked unless its u1 proves it cannot
