@@ -24,8 +24,8 @@
 // it can never be the measured minimum, and their noise is not drawn (each side of that point
 // is walked on its own, outward, so the bound applies to the rest of the side). Below that, a
 // point whose pair's radius r = sqrt(-2 ln u1) (|xi| <= r) cannot bring it down to the best so
-// far is skipped without its cos/sin, and usually without its log (a table of exp(-delta^2 / 2)
-// bounds u1; see prune_u1). The answer is the same as evaluating every point (the NumPy
+// far is skipped without its cos/sin, and usually without its log (a table indexed by the top
+// bits of u1 bounds r; see radius_bounds). The answer is the same as evaluating every point (the NumPy
 // reference does), only faster.
 #pragma once
 
@@ -33,6 +33,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -68,22 +69,30 @@ inline std::int64_t nearest(const double* grid, std::int64_t G, double u) noexce
 }
 
 // Pruning one point by its radius: a point of noise-free loss q, with slack = q - best - margin
-// > 0, cannot reach the best measured loss when its pair's Box-Muller radius r (which bounds
-// |xi|) is below delta = slack / noise. r < delta is implied by u1 > exp(-delta^2 / 2), so most
-// points are decided from their uniform alone, with no log: prune_u1()[k] is
-// exp(-(k / 16)^2 / 2) (1 + 1e-6) for k = floor(16 delta) (at most kPruneSteps), the factor
-// covering the rounding of exp, log and sqrt.
-constexpr int kPruneSteps = 138;  // 16 * kMaxAbsNormal, rounded up
-inline const std::array<double, kPruneSteps + 1>& prune_u1() {
-  static const std::array<double, kPruneSteps + 1> table = [] {
-    std::array<double, kPruneSteps + 1> t{};
-    for (int k = 0; k <= kPruneSteps; ++k) {
-      const double d = k / 16.0;
-      t[static_cast<std::size_t>(k)] = std::exp(-0.5 * d * d) * (1.0 + 1e-6);
+// > 0, cannot reach the best measured loss when its pair's Box-Muller radius r = sqrt(-2 ln u1)
+// (which bounds |xi|) is below slack / noise. A bound r <= radius_bound(u1) from the top 16 bits
+// of u1 (its exponent and 4 leading fraction bits: u1 >= 2^e (1 + f / 16), so r <= sqrt(-2 ln
+// (2^e (1 + f / 16)))) decides most points with no log: radius_bounds()[i] is that bound for
+// index i = (bits of u1 >> 48) - kRadiusIndex0, times (1 + 1e-6) to cover the rounding of the
+// computed log and sqrt. u1 lies in [2^-53, 1].
+constexpr int kRadiusIndex0 = (1023 - 53) << 4;              // top bits of 2^-53
+constexpr int kRadiusBounds = (1023 << 4) - kRadiusIndex0 + 1;  // .. of 1.0
+inline const std::array<double, kRadiusBounds>& radius_bounds() {
+  static const std::array<double, kRadiusBounds> table = [] {
+    std::array<double, kRadiusBounds> t{};
+    for (int i = 0; i < kRadiusBounds; ++i) {
+      const int top = i + kRadiusIndex0;  // 11 exponent bits, 4 fraction bits
+      const double low = std::ldexp(1.0 + (top & 15) / 16.0, (top >> 4) - 1023);  // least u1 with these bits
+      t[static_cast<std::size_t>(i)] = std::sqrt(-2.0 * std::log(low)) * (1.0 + 1e-6);
     }
     return t;
   }();
   return table;
+}
+inline double radius_bound(double u1, const double* bounds) noexcept {
+  std::uint64_t bits;
+  std::memcpy(&bits, &u1, sizeof bits);
+  return bounds[static_cast<int>(bits >> 48) - kRadiusIndex0];
 }
 
 // The noise blocks of one side of the walk (left: decreasing g, right: increasing): block b of
@@ -94,7 +103,8 @@ class NoiseSide {
  public:
   static constexpr std::int64_t kChunk = 8;
 
-  NoiseSide(bool leftward, std::int64_t n_blocks) : leftward_(leftward), n_blocks_(n_blocks) {}
+  NoiseSide(bool leftward, std::int64_t n_blocks, const double* bounds)
+      : leftward_(leftward), n_blocks_(n_blocks), bounds_(bounds) {}
 
   // Caches the chunk holding point g (computing it when g's block is not cached); returns how
   // many points g, g + dir, ... (dir = -1 leftward, +1 rightward) lie in the cached chunk and in
@@ -105,13 +115,18 @@ class NoiseSide {
       first_ = leftward_ ? std::max<std::int64_t>(b - kChunk + 1, 0) : b;
       count_ = leftward_ ? b - first_ + 1 : std::min(kChunk, n_blocks_ - b);
       rng::detail::philox_blocks(k, s, noise_slot(t, 2 * first_), count_, words_.data());
-      for (std::int64_t i = 0; i < count_; ++i) radius_[static_cast<std::size_t>(i)] = -1.0;
-      for (std::int64_t i = 0; i < count_; ++i) paired_[static_cast<std::size_t>(i)] = false;
+      for (std::int64_t i = 0; i < count_; ++i) {
+        const auto j = static_cast<std::size_t>(i);
+        radius_[j] = -1.0;
+        paired_[j] = false;
+        bound_[j] = transfer::radius_bound(u1(i), bounds_);
+      }
     }
     return leftward_ ? g - 2 * first_ + 1 : std::min(2 * (first_ + count_), G) - g;
   }
   std::int64_t slot_of(std::int64_t g) const { return g / 2 - first_; }  // g's block, cached
   double u1(std::int64_t i) const { return rng::box_muller_u1(word(i, 0), word(i, 1)); }
+  double radius_bound(std::int64_t i) const { return bound_[static_cast<std::size_t>(i)]; }  // >= radius(i)
   double radius(std::int64_t i) {
     double& r = radius_[static_cast<std::size_t>(i)];
     if (r < 0.0) r = rng::box_muller_radius(u1(i));
@@ -131,10 +146,11 @@ class NoiseSide {
 
   bool leftward_;
   std::int64_t n_blocks_;
+  const double* bounds_;  // radius_bounds()
   std::int64_t first_ = 0, count_ = 0;
   // Filled by load() before any read (count_ = 0 until the first chunk).
   alignas(32) std::array<std::uint32_t, 4 * kChunk> words_;
-  std::array<double, kChunk> radius_;
+  std::array<double, kChunk> radius_, bound_;
   std::array<std::array<double, 2>, kChunk> pair_;
   std::array<bool, kChunk> paired_;
 };
@@ -163,8 +179,8 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
   const rng::Key k = rng::split_key(key);
   const double reach = kMaxAbsNormal * noise;
   const std::int64_t n_blocks = (G + 1) / 2;
-  const double inv_noise = (1.0 - 1e-12) / noise, inv_noise16 = 16.0 * inv_noise;
-  const double* u1_bound = prune_u1().data();  // built before the threads start
+  const double inv_noise = (1.0 - 1e-12) / noise;
+  const double* bounds = radius_bounds().data();  // built before the threads start
 
   parallel_for(count, num_threads, [=](std::int64_t j) {
     const auto s = static_cast<std::uint64_t>(first + j);
@@ -178,7 +194,7 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
       // increasing), so a side ends at its first point with
       // q > best + kMaxAbsNormal * noise: its measured loss q + noise * xi > best can neither win
       // nor tie, and neither can any point beyond it. Points that are skipped (a side's end, or a
-      // radius too small, see prune_u1) all measure above the best loss at that moment, hence
+      // radius too small, see radius_bounds) all measure above the best loss at that moment, hence
       // above the final one, so the winner is the least (loss, g) over the whole grid: the first
       // grid point of least measured loss, in any visiting order.
       const std::int64_t g0 = nearest(log_grid, G, u_star);
@@ -215,10 +231,7 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
             const std::int64_t n = side.load(g, G, s, t, k);
             const double margin = 1e-9 * (std::fabs(best_loss) + reach);
             const double limit = best_loss + reach + margin;
-            auto bound_step = [&](double q) {  // floor(16 delta), delta a hair below (q - best - margin) / noise
-              const double delta16 = (q - best_loss - margin) * inv_noise16;
-              return static_cast<int>(std::min(std::max(0.0, delta16), static_cast<double>(kPruneSteps)));  // NaN -> 0
-            };
+            const double base = best_loss + margin;
             std::array<double, 2 * NoiseSide::kChunk> qs;  // of the marked points
             std::array<std::int64_t, 2 * NoiseSide::kChunk> gs;
             std::size_t marked = 0;
@@ -229,7 +242,7 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
               if (q > limit) break;
               qs[marked] = q;
               gs[marked] = gm;
-              marked += !(side.u1(side.slot_of(gm)) > u1_bound[bound_step(q)]);  // can it reach?
+              marked += !((q - base) * inv_noise > side.radius_bound(side.slot_of(gm)));  // can it reach? (NaN: yes)
             }
             for (std::size_t mi = 0; mi < marked; ++mi) {
               const std::int64_t gm = gs[mi];
@@ -243,7 +256,7 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
             g += dir * n;
           }
         };
-        NoiseSide right(false, n_blocks), left(true, n_blocks);
+        NoiseSide right(false, n_blocks, bounds), left(true, n_blocks, bounds);
         right.load(g0, G, s, t, k);  // the nearest point first: the scans then start with a best
         take(g0, q_at(g0) + noise * right.normal(right.slot_of(g0), g0));
         scan(right, g0 + 1, 1);
