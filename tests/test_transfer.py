@@ -41,8 +41,8 @@ def test_kernel_equals_full_grid_reference(noise):
     first=st.integers(0, 2**40),
 )
 def test_any_grid_and_noise_equals_full_grid_reference(log_grid, noise, mu, sigma, c, key, first):
-    """Every pruning rule (a side's end at 8.6 noise, a chunk or a point whose uniform or radius
-    cannot reach the best so far) must leave the tuned index of the full evaluation, on grids
+    """Every pruning rule (a side's end at 8.6 noise, a point whose radius bound or radius cannot
+    reach the best so far) must leave the tuned index of the full evaluation, on grids
     of 1 to 120 points with repeated points, at any noise level. Elements are drawn as floats,
     so the grid's spacing ranges from 0 (ties) to the whole range."""
     T, count = 2, 64
@@ -58,7 +58,7 @@ def test_any_grid_and_noise_equals_full_grid_reference(log_grid, noise, mu, sigm
 @pytest.mark.parametrize("noise", [0.3, 1.0, 3.0])
 def test_fine_grid_equals_full_grid_reference(noise):
     """The bench's case, scaled down: 200 points 0.05 apart, noise from 6 to 60 spacings, where
-    nearly every point within reach is skipped by its uniform or its radius."""
+    nearly every point within reach is skipped by its radius bound or its radius."""
     c, mu, sigma = np.array([0.0, 0.5, 0.95]), np.full(3, np.log(1e-3)), np.ones(3)
     log_grid = np.linspace(np.log(1e-3) - 5, np.log(1e-3) + 5, 200)
     key = kernel_key(77)

@@ -223,9 +223,9 @@ inline void grid_search(const double* coupling, const double* mu, const double* 
         }
       } else {
         // A side, a chunk of its noise blocks at a time: first, without branching on the noise,
-        // the chunk's points up to the side's end, each marked unless its u1 proves it cannot
-        // reach the best so far; then the marked ones in walking order, each skipped if its
-        // radius cannot reach the (maybe lower) best, else measured.
+        // the chunk's points up to the side's end, each marked unless its block's radius bound
+        // proves it cannot reach the best so far; then the marked ones in walking order, each
+        // skipped if its radius cannot reach the (maybe lower) best, else measured.
         auto scan = [&](NoiseSide& side, std::int64_t g, std::int64_t dir) {
           while (g >= 0 && g < G) {
             const std::int64_t n = side.load(g, G, s, t, k);
