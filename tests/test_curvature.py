@@ -500,6 +500,63 @@ def test_gd_quadratic_eigen_overflow_contract():
     assert np.all(z[:, -1] == 0.0) and np.all(np.diff(z, axis=1) <= 0) and np.all(z >= 0)
 
 
+def _gd_in_kernel_order(h, x0, lrs, steps):
+    """GD losses with the kernel's documented order of operations, written independently in
+    NumPy: (H x)_i summed from 0 over j = 0..n-1 in order, f = x'Hx / 2 as four partial sums
+    ((s0 + s1) + (s2 + s3)) + tail, then x -= lr (H x)."""
+    n, L = h.shape[0], len(lrs)
+    x = np.tile(np.asarray(x0, float), (L, 1))
+    lr = np.asarray(lrs, float)[:, None]
+    out = np.empty((L, steps + 1))
+    m = n // 4 * 4
+    for t in range(steps + 1):
+        y = np.zeros((L, n))
+        for j in range(n):
+            y += np.outer(x[:, j], h[:, j])
+        s = [np.zeros(L) for _ in range(4)]
+        for i in range(0, m, 4):
+            for k in range(4):
+                s[k] += x[:, i + k] * y[:, i + k]
+        f = (s[0] + s[1]) + (s[2] + s[3])
+        for i in range(m, n):
+            f += x[:, i] * y[:, i]
+        out[:, t] = 0.5 * f
+        x -= lr * y
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 7, 45, 301])
+def test_gd_quadratic_iterate_bitwise_against_its_order(n):
+    """The direct iteration gives exactly the bits of an independent NumPy emulation of its order
+    of operations: for n across vector widths, tile remainders and blocks of 256 rows of H (301),
+    for an exactly symmetric H (read as its own transpose) and for one whose lower triangle is
+    off by a relative 1e-12 (read through a transposed copy: y = H x, not H'x), at 1 and 2 threads."""
+    rng = np.random.default_rng(n)
+    h = sym_with_spectrum(rng.uniform(0.1, 2.0, n), seed=n)
+    skew = h.copy()
+    skew[np.tril_indices(n, -1)] *= 1 + 1e-12
+    lrs = np.linspace(0.05, 0.9, 7)
+    x0 = rng.standard_normal(n)
+    for a in (h, skew):
+        exp = _gd_in_kernel_order(a, x0, lrs, 6)
+        for threads in (1, 2):
+            np.testing.assert_array_equal(tunelab.gd_quadratic(a, x0, lrs, 6, num_threads=threads), exp)
+
+
+def test_gd_quadratic_iterate_same_bits_at_every_width():
+    """Lanes are outputs of H x, each summed in one order: the same bits at every vector width."""
+    code = (
+        "import numpy as np, tunelab, sys\n"
+        "rng = np.random.default_rng(4)\n"
+        "a = rng.standard_normal((301, 301)); a = (a + a.T) / 2 / 30\n"
+        "b = a.copy(); b[np.tril_indices(301, -1)] *= 1 + 1e-12\n"
+        "f = [tunelab.gd_quadratic(m, np.ones(301), np.linspace(0.01, 0.3, 9), 20) for m in (a, b)]\n"
+        "h = [tunelab.hutchinson_trace(m, 64, rng=2).estimate for m in (a, b)]\n"
+        "np.save(sys.stdout.buffer, np.concatenate([f[0].ravel(), f[1].ravel(), h]))\n"
+    )
+    same_at_every_simd_width(code)
+
+
 def test_gd_quadratic_eigen_bitwise_threads_and_widths():
     """Lanes are rates, each summing its terms in one order: the same bits at 1 and 2 threads and
     at every vector width (TUNELAB_SIMD caps it; read at start-up, hence subprocesses)."""

@@ -32,7 +32,8 @@ using linalg::pow2_neg;
 using linalg::scale_exponent;
 using linalg::symv_upper;
 using linalg::symv_upper_scratch;
-using linalg::symv_multi;
+using linalg::transposed;
+using linalg::matvecs;
 
 // Dense (n, n) matrix: n <= kSmallN as a stack of one (small::solve_range); larger n with the
 // upper-triangle matvec (symv_upper: half the bytes per matvec, OpenMP over row blocks).
@@ -112,6 +113,8 @@ inline void gd_quadratic(const double* H, std::int64_t n, const double* x0, cons
   const std::int64_t T = steps + 1;
   constexpr std::int64_t kGroup = 8;  // rates sharing each pass over H (results do not depend on it)
   const std::int64_t groups = (L + kGroup - 1) / kGroup;
+  std::vector<double> copy;
+  const double* Ht = transposed(H, n, copy);
   parallel_for(groups, threads, [=](std::int64_t grp) {
     const std::int64_t l0 = grp * kGroup, G = std::min(kGroup, L - l0);
     const auto N = static_cast<std::size_t>(n);
@@ -120,7 +123,7 @@ inline void gd_quadratic(const double* H, std::int64_t n, const double* x0, cons
     std::vector<char> dead(static_cast<std::size_t>(G), 0);
     std::vector<double> last(static_cast<std::size_t>(G), 0.0);
     for (std::int64_t t = 0; t < T; ++t) {
-      symv_multi(H, n, X.data(), Gr.data(), G);
+      matvecs(Ht, n, X.data(), Gr.data(), G);
       for (std::int64_t g = 0; g < G; ++g) {
         const auto gi = static_cast<std::size_t>(g);
         double* out = losses + (l0 + g) * T;
@@ -267,11 +270,13 @@ inline void hutchinson_dense(const double* A, std::int64_t n, std::uint64_t key,
   if (first < 0 || count < 0) throw std::invalid_argument("first and count must be non-negative");
   constexpr std::int64_t kGroup = 8;  // probes sharing each pass over A (results do not depend on it)
   const std::int64_t groups = (count + kGroup - 1) / kGroup;
+  std::vector<double> copy;
+  const double* At = transposed(A, n, copy);
   parallel_for(groups, threads, [=](std::int64_t grp) {
     const std::int64_t r0 = grp * kGroup, G = std::min(kGroup, count - r0);
     std::vector<double> Z(static_cast<std::size_t>(G * n)), Y(static_cast<std::size_t>(G * n));
     for (std::int64_t g = 0; g < G; ++g) rademacher(key, first + r0 + g, n, Z.data() + g * n);
-    symv_multi(A, n, Z.data(), Y.data(), G);
+    matvecs(At, n, Z.data(), Y.data(), G);
     for (std::int64_t g = 0; g < G; ++g) out[r0 + g] = dot(Z.data() + g * n, Y.data() + g * n, n);
   });
 }
