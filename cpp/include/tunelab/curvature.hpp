@@ -32,7 +32,6 @@ using linalg::pow2_neg;
 using linalg::scale_exponent;
 using linalg::symv_upper;
 using linalg::symv_upper_scratch;
-using linalg::transposed;
 using linalg::matvecs;
 
 // Dense (n, n) matrix: n <= kSmallN as a stack of one (small::solve_range); larger n with the
@@ -99,6 +98,21 @@ inline void top_eigen_stack(const double* A, std::int64_t m, std::int64_t n, con
   });
   for (std::int64_t r = 0; r < m; ++r)
     if (pbad[r]) require_symmetric(name, A + r * n * n, n, sym_tol, r);
+}
+
+// A' for matvecs: A itself when check_symmetric finds it finite and exactly symmetric (the
+// usual case; a +0.0 / -0.0 pair counts as equal, which changes no sum that starts from +0.0),
+// else a transposed copy kept in `copy`.
+inline const double* transposed(const double* A, std::int64_t n, std::vector<double>& copy) {
+  const MatrixCheck c = check_symmetric(A, n);
+  if (c.finite && c.max_asym == 0.0) return A;
+  copy.resize(static_cast<std::size_t>(n * n));
+  constexpr std::int64_t kB = 32;  // tiles, so that the transposed writes stay in cache
+  for (std::int64_t i0 = 0; i0 < n; i0 += kB)
+    for (std::int64_t j0 = 0; j0 < n; j0 += kB)
+      for (std::int64_t i = i0; i < std::min(n, i0 + kB); ++i)
+        for (std::int64_t j = j0; j < std::min(n, j0 + kB); ++j) copy[static_cast<std::size_t>(j * n + i)] = A[i * n + j];
+  return copy.data();
 }
 
 // ---------------------------------------------------------------------------------------

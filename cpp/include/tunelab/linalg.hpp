@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "tunelab/parallel.hpp"
 #include "tunelab/simd.hpp"
@@ -311,24 +310,5 @@ TUNELAB_ALWAYS_INLINE void matvecs_impl(const double* T, std::int64_t n, const d
 
 TUNELAB_SIMD_DISPATCH(void, matvecs, matvecs_impl,
                        (const double* T, std::int64_t n, const double* X, double* Y, std::int64_t G), (T, n, X, Y, G))
-
-// A' for matvecs: A itself when it equals its transpose (the usual case for a symmetric matrix;
-// +0.0 and -0.0 count as equal, which changes no sum that starts from +0.0), else a transposed
-// copy kept in `copy`.
-inline const double* transposed(const double* A, std::int64_t n, std::vector<double>& copy) {
-  constexpr std::int64_t kB = 32;  // tiles, so that the transposed reads stay in cache
-  bool symmetric = true;
-  for (std::int64_t i0 = 0; i0 < n && symmetric; i0 += kB)
-    for (std::int64_t j0 = i0; j0 < n && symmetric; j0 += kB)
-      for (std::int64_t i = i0; i < std::min(n, i0 + kB); ++i)
-        for (std::int64_t j = std::max(j0, i + 1); j < std::min(n, j0 + kB); ++j) symmetric &= A[i * n + j] == A[j * n + i];
-  if (symmetric) return A;
-  copy.resize(static_cast<std::size_t>(n * n));
-  for (std::int64_t i0 = 0; i0 < n; i0 += kB)
-    for (std::int64_t j0 = 0; j0 < n; j0 += kB)
-      for (std::int64_t i = i0; i < std::min(n, i0 + kB); ++i)
-        for (std::int64_t j = j0; j < std::min(n, j0 + kB); ++j) copy[static_cast<std::size_t>(j * n + i)] = A[i * n + j];
-  return copy.data();
-}
 
 }  // namespace tunelab::linalg
