@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import math
 import multiprocessing
+import warnings
 
 import numpy as np
 import pytest
@@ -594,6 +595,10 @@ def test_frames_and_plots(tmp_path):
         (dict(rng="seed", method="monte_carlo"), TypeError, "rng"),
         (dict(executor=42, method="monte_carlo"), TypeError, "executor"),
         (dict(train_loss=np.ones((2, 3))), ValueError, "train_loss"),
+        # finite curves whose difference overflows
+        (dict(train_loss=np.full(6, -1e308), val_loss=np.full(6, 1e308)), ValueError, "val_loss - train_loss"),
+        (dict(train_loss=np.full(6, -1e308), val_loss=np.full(6, 1e308), method="monte_carlo"), ValueError,
+         "val_loss - train_loss"),
     ],
 )
 def test_stopping_distribution_refusals(kwargs, exc, match):
@@ -648,6 +653,10 @@ def test_tradeoff_and_threshold_refusals():
         tunelab.threshold_for_reliability(np.zeros(10), g, noise_std=0.1, k=1, target=0.5, bounds=(0.5, 0.1))
     with pytest.raises(ValueError, match="same length"):
         tunelab.threshold_for_reliability(np.zeros(9), g, noise_std=0.1, k=1, target=0.5)
+    with warnings.catch_warnings():  # refused with a message, not NumPy's overflow warning
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="val_loss - train_loss overflows"):
+            tunelab.threshold_for_reliability(np.full(10, -1e308), 1e308 * g, noise_std=0.1, k=1, target=0.5)
     d = tunelab.stopping_distribution(np.zeros(10), g, 0.5, noise_std=0.1)
     with pytest.raises(ValueError, match="k"):
         d.reliability(-1)

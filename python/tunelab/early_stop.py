@@ -103,6 +103,15 @@ def _curves(train_loss: Curve, val_loss: Curve, n_epochs: int | None) -> tuple[n
     return t, v
 
 
+def _gap(train: np.ndarray, val: np.ndarray) -> np.ndarray:
+    """The expected gap ``val - train``, refused where it overflows (both curves are finite)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # refused below, with a message that names it
+        gap = np.ascontiguousarray(val - train)
+    if not np.isfinite(gap).all():
+        raise ValueError("val_loss - train_loss overflows: the curves must have a finite difference")
+    return gap
+
+
 def _noise_pair(noise_std: Any) -> tuple[float, float]:
     """``noise_std``: one value (the same for train and validation) or a pair ``(sigma_t, sigma_v)``."""
     if isinstance(noise_std, numbers.Real) and not isinstance(noise_std, bool):
@@ -389,9 +398,7 @@ def stopping_distribution(
             f"rho={rho} has no closed form: method='exact' needs independent noise (rho=0); "
             "use method='monte_carlo' for correlated noise"
         )
-    gap = np.ascontiguousarray(val - train)
-    if not np.isfinite(gap).all():
-        raise ValueError("val_loss - train_loss overflows: the curves must have a finite difference")
+    gap = _gap(train, val)
     sigma = math.hypot(st, sv)
     E = gap.shape[0]
     if method == "exact":
@@ -547,7 +554,7 @@ def threshold_for_reliability(
     target = check_real("target", target, minimum=0.0, maximum=1.0, strict_min=True)
     grid = check_int("grid", grid, minimum=2)
     threads = resolve_num_threads(num_threads, default=1)
-    gap = np.ascontiguousarray(val - train)
+    gap = _gap(train, val)
     sigma = math.hypot(st, sv)
     if bounds is None:
         lo, hi = float(gap[: k + 1].max()), float(gap.max())
