@@ -175,6 +175,11 @@ def test_exact_law_long_horizon_equals_reference():
     d = tunelab.stopping_distribution(np.zeros(E), gap, 0.2, noise_std=(0.0, 0.01))
     pmf, p_never = ref.stopping_distribution(gap, 0.2, 0.01)
     np.testing.assert_allclose(d.pmf, pmf, rtol=1e-8, atol=1e-290)
+    # More threads compute the terms after epoch 8192 in parallel rounds whose size depends on
+    # the thread count; the law must be the same bits (this pmf is nonzero up to epoch ~81,000).
+    for threads in (2, 3):
+        dt = tunelab.stopping_distribution(np.zeros(E), gap, 0.2, noise_std=(0.0, 0.01), num_threads=threads)
+        assert _same_bits(dt.pmf, d.pmf) and _same_bits(dt.p_never, d.p_never)
 
 
 def test_exact_noise_free_is_a_point_mass_at_the_ideal_epoch():

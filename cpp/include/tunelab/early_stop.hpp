@@ -138,17 +138,18 @@ inline Support support_of(const double* pmf, std::int64_t n) noexcept {
 // computed past the pmf's last nonzero entry.
 //
 // One thread: one fused pass (no per-epoch buffers: for a horizon of 10^5 three of them cost
-// more in page faults and stores than the cheap epochs they held). More threads: after the
-// first 8192 epochs, blocks of growing size (16384, then doubling) have their per-epoch terms
-// computed in parallel, then accumulated by the same serial code (at most 3 parallel regions
-// for 10^5 epochs; they can compute up to one block past the end -- the price of parallelism).
+// more in page faults and stores than the cheap epochs they held). More threads: the first
+// 8192 epochs the same way (most curves end there), then rounds of 4096 epochs per thread whose
+// per-epoch terms are computed in parallel into one buffer, reused round after round (its pages
+// are faulted in once), then accumulated by the same serial code. A round can compute up to
+// one round past the end: the price of parallelism.
 inline std::int64_t exact_first_passage_head(const double* gap, std::int64_t n_epochs, double threshold, double sigma,
                                              double* pmf, double* p_never, Support* support, int num_threads,
                                              bool pmf_zeroed = false) {
   detail::require_positive("n_epochs", n_epochs);
   detail::require_finite_nonneg("sigma", sigma);
   if (!std::isfinite(threshold)) throw std::invalid_argument("threshold must be finite");
-  constexpr std::int64_t kFirst = 8192, kParallelMin = 16384, kSub = 4096;
+  constexpr std::int64_t kFirst = 8192, kSub = 2048;
   const std::int64_t threads = resolve_threads(num_threads);
   double s = 0.0, surv = 1.0;
   std::int64_t lo = -1, hi = 0;
@@ -176,43 +177,38 @@ inline std::int64_t exact_first_passage_head(const double* gap, std::int64_t n_e
     support->hi = lo < 0 ? 0 : hi;
     return end;
   };
-  std::vector<double> log_cdf, sf, cdf;  // parallel blocks only
-  std::int64_t b0 = 0;
-  for (std::int64_t size = kFirst; b0 < n_epochs; size *= 2) {
-    const std::int64_t b1 = std::min(n_epochs, b0 + size), m = b1 - b0;
-    if (m >= kParallelMin && threads > 1) {
-      log_cdf.resize(static_cast<std::size_t>(m));
-      sf.resize(static_cast<std::size_t>(m));
-      cdf.resize(static_cast<std::size_t>(m));
-      double* lc = log_cdf.data();
-      double* q = sf.data();
-      double* c = cdf.data();
-      const std::int64_t subs = (m + kSub - 1) / kSub;
-      parallel_for(subs, num_threads, [&](std::int64_t j) {
+  const std::int64_t serial_end = threads > 1 ? std::min(n_epochs, kFirst) : n_epochs;
+  for (std::int64_t i = 0; i < serial_end; ++i) {
+    if (!resync(i)) return finish(i, true);
+    const double z = detail::margin(gap[i], threshold, sigma);
+    if (z >= detail::kNoStopZ) {
+      // step(i, 0, 0, 1) would write pmf[i] = 0 and leave S and the survival as they are
+      // (S is never -0.0, so S + 0.0 == S; x * 1.0 == x): skip it, keeping S out of the
+      // loop's critical path for the long stretches of a curve far below the threshold.
+      if (!pmf_zeroed) pmf[i] = 0.0;
+      continue;
+    }
+    double lc, q, c;
+    detail::phi_terms(z, lc, q, c);
+    step(i, lc, q, c);
+  }
+  if (serial_end < n_epochs) {
+    const std::int64_t round = kSub * 2 * threads;
+    std::vector<double> terms(static_cast<std::size_t>(3 * round));
+    double* lc = terms.data();
+    double* q = lc + round;
+    double* c = q + round;
+    for (std::int64_t b0 = serial_end; b0 < n_epochs; b0 += round) {
+      const std::int64_t m = std::min(round, n_epochs - b0);
+      parallel_for((m + kSub - 1) / kSub, num_threads, [&](std::int64_t j) {
         for (std::int64_t k = j * kSub, k1 = std::min(m, k + kSub); k < k1; ++k)
           detail::phi_terms(detail::margin(gap[b0 + k], threshold, sigma), lc[k], q[k], c[k]);
       });
-      for (std::int64_t i = b0; i < b1; ++i) {
-        if (!resync(i)) return finish(i, true);
-        step(i, lc[i - b0], q[i - b0], c[i - b0]);
-      }
-    } else {
-      for (std::int64_t i = b0; i < b1; ++i) {
-        if (!resync(i)) return finish(i, true);
-        const double z = detail::margin(gap[i], threshold, sigma);
-        if (z >= detail::kNoStopZ) {
-          // step(i, 0, 0, 1) would write pmf[i] = 0 and leave S and the survival as they are
-          // (S is never -0.0, so S + 0.0 == S; x * 1.0 == x): skip it, keeping S out of the
-          // loop's critical path for the long stretches of a curve far below the threshold.
-          if (!pmf_zeroed) pmf[i] = 0.0;
-          continue;
-        }
-        double lc, q, c;
-        detail::phi_terms(z, lc, q, c);
-        step(i, lc, q, c);
+      for (std::int64_t k = 0; k < m; ++k) {
+        if (!resync(b0 + k)) return finish(b0 + k, true);
+        step(b0 + k, lc[k], q[k], c[k]);
       }
     }
-    b0 = b1;
   }
   return finish(n_epochs, false);
 }
