@@ -139,9 +139,9 @@ inline Support support_of(const double* pmf, std::int64_t n) noexcept {
 //
 // One thread: one fused pass (no per-epoch buffers: for a horizon of 10^5 three of them cost
 // more in page faults and stores than the cheap epochs they held). More threads: the first
-// 8192 epochs the same way (most curves end there), then rounds of 4096 epochs per thread whose
-// per-epoch terms are computed in parallel into one buffer, reused round after round (its pages
-// are faulted in once), then accumulated by the same serial code. A round can compute up to
+// 8192 epochs the same way (most curves end there), then rounds of 4096 epochs per thread (at
+// most the epochs left) whose per-epoch terms are computed in parallel into one buffer, reused
+// round after round (its pages are faulted in once), then accumulated by the same serial code. A round can compute up to
 // one round past the end: the price of parallelism.
 inline std::int64_t exact_first_passage_head(const double* gap, std::int64_t n_epochs, double threshold, double sigma,
                                              double* pmf, double* p_never, Support* support, int num_threads,
@@ -193,7 +193,7 @@ inline std::int64_t exact_first_passage_head(const double* gap, std::int64_t n_e
     step(i, lc, q, c);
   }
   if (serial_end < n_epochs) {
-    const std::int64_t round = kSub * 2 * threads;
+    const std::int64_t round = std::min(kSub * 2 * threads, n_epochs - serial_end);
     std::vector<double> terms(static_cast<std::size_t>(3 * round));
     double* lc = terms.data();
     double* q = lc + round;
