@@ -182,6 +182,22 @@ def test_exact_law_long_horizon_equals_reference():
         assert _same_bits(dt.pmf, d.pmf) and _same_bits(dt.p_never, d.p_never)
 
 
+@pytest.mark.parametrize("E", [8192, 8193, 9000])
+def test_exact_law_parallel_rounds_at_the_serial_head_edge(E):
+    """Horizons at and just past the 8192 epochs computed serially before the parallel rounds,
+    with many threads (a round would be larger than what is left): the same bits as 1 thread."""
+    e = np.arange(1, E + 1, dtype=float)
+    gap = 0.3 * (e / E) ** 2
+    # (0.45, 0.006): far below the threshold, pmf entries only in the last ~1200 epochs (z < 40);
+    # (0.29, 0.01): crossing at the very end. Both laws reach the last epoch.
+    for delta, sigma in ((0.45, 0.006), (0.29, 0.01)):
+        d1 = tunelab.stopping_distribution(np.zeros(E), gap, delta, noise_std=(0.0, sigma), num_threads=1)
+        assert d1.pmf[-1] > 0.0
+        for threads in (2, 64):
+            dt = tunelab.stopping_distribution(np.zeros(E), gap, delta, noise_std=(0.0, sigma), num_threads=threads)
+            assert _same_bits(dt.pmf, d1.pmf) and _same_bits(dt.p_never, d1.p_never)
+
+
 def test_exact_noise_free_is_a_point_mass_at_the_ideal_epoch():
     d = tunelab.stopping_distribution(TRAIN, TRAIN + GAPS["linear"], 0.05, noise_std=0.0)
     assert d.ideal_epoch == 26  # 0.002 * 26 = 0.052 > 0.05 >= 0.002 * 25
