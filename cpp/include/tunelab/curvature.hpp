@@ -111,7 +111,8 @@ inline const double* transposed(const double* A, std::int64_t n, std::vector<dou
   for (std::int64_t i0 = 0; i0 < n; i0 += kB)
     for (std::int64_t j0 = 0; j0 < n; j0 += kB)
       for (std::int64_t i = i0; i < std::min(n, i0 + kB); ++i)
-        for (std::int64_t j = j0; j < std::min(n, j0 + kB); ++j) copy[static_cast<std::size_t>(j * n + i)] = A[i * n + j];
+        for (std::int64_t j = j0; j < std::min(n, j0 + kB); ++j)
+          copy[static_cast<std::size_t>(j * n + i)] = A[i * n + j];
   return copy.data();
 }
 

@@ -141,8 +141,8 @@ inline Support support_of(const double* pmf, std::int64_t n) noexcept {
 // more in page faults and stores than the cheap epochs they held). More threads: the first
 // 8192 epochs the same way (most curves end there), then rounds of 4096 epochs per thread (at
 // most the epochs left) whose per-epoch terms are computed in parallel into one buffer, reused
-// round after round (its pages are faulted in once), then accumulated by the same serial code. A round can compute up to
-// one round past the end: the price of parallelism.
+// round after round (its pages are faulted in once), then accumulated by the same serial code.
+// A round can compute up to one round past the end: the price of parallelism.
 inline std::int64_t exact_first_passage_head(const double* gap, std::int64_t n_epochs, double threshold, double sigma,
                                              double* pmf, double* p_never, Support* support, int num_threads,
                                              bool pmf_zeroed = false) {
